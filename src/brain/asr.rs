@@ -1,0 +1,50 @@
+//! Recognition requests and results. The core emits a [`TranscribeRequest`];
+//! the runtime runs Whisper on it and feeds a [`Transcript`] back. No Whisper
+//! code lives here so the core stays deterministic and testable.
+
+use serde::Serialize;
+
+/// Languages the recogniser is asked to transcribe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    #[default]
+    En,
+    Zh,
+}
+
+impl Language {
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::En => "en",
+            Language::Zh => "zh",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Language> {
+        match s.to_ascii_lowercase().as_str() {
+            "en" | "english" => Some(Language::En),
+            "zh" | "cmn" | "mandarin" | "chinese" => Some(Language::Zh),
+            _ => None,
+        }
+    }
+}
+
+/// "Transcribe this utterance": 16 kHz mono f32 samples in -1..1.
+#[derive(Debug, Clone)]
+pub struct TranscribeRequest {
+    pub utterance: u32,
+    pub pcm_16k: Vec<f32>,
+    pub language: Language,
+    /// Vocabulary bias from the active dialplan (Whisper initial prompt).
+    pub prompt: String,
+}
+
+/// The recogniser's answer for one utterance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transcript {
+    pub utterance: u32,
+    pub text: String,
+    /// Wall time Whisper took, measured by the runtime (not by the core).
+    pub asr_ms: f64,
+}

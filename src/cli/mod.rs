@@ -1,0 +1,9 @@
+//! Subcommands of the `ivr` binary; each file parses its own arguments.
+
+pub mod classify;
+pub mod eval;
+pub mod models;
+pub mod replay;
+
+/// Errors reaching the command line are printed and end the process.
+pub type CliResult = Result<(), Box<dyn std::error::Error>>;

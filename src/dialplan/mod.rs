@@ -1,0 +1,7 @@
+//! Dialplans: TOML files describing a hotline's intents and what to do with each.
+
+pub mod load;
+pub mod model;
+
+pub use load::{DialplanError, load_dialplan};
+pub use model::*;

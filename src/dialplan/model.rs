@@ -1,0 +1,2 @@
+//! Dialplan types.
+pub struct Dialplan;

@@ -1,0 +1,2 @@
+//! Voice activity detection and endpointing: turns a stream of 16 kHz
+//! samples into utterances.

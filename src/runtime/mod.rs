@@ -1,0 +1,3 @@
+//! The runtime: the only layer that owns threads, the clock and Whisper.
+
+pub mod whisper;

@@ -1,0 +1,1 @@
+//! Whisper worker pool (whisper-rs).

@@ -1,0 +1,1 @@
+//! One caller's conversation, sans-IO.
