@@ -1,0 +1,39 @@
+# The two commands: `make run` (the engine) and `make test` (the whole suite).
+# Both install what is missing (Debian packages, Whisper models) first.
+
+CARGO ?= cargo
+IVR_DEBUG := target/debug/ivr
+IVR_RELEASE := target/release/ivr
+FIXTURE ?= audio-fixtures/en_pay_bill_01.wav
+
+.PHONY: run test deps models-test models-run eval bench fixtures lint
+
+deps:
+	@scripts/install-deps.sh
+
+# Tests use the dev profile (dependencies are optimised there too).
+models-test: deps
+	$(CARGO) build --bin ivr
+	$(IVR_DEBUG) models install tiny.en
+	$(IVR_DEBUG) models install base
+
+models-run: deps
+	$(CARGO) build --release --bin ivr
+	$(IVR_RELEASE) models install tiny.en
+
+run: models-run
+	$(IVR_RELEASE) replay $(FIXTURE)
+
+test: models-test
+	$(CARGO) test --no-fail-fast
+
+eval: models-test
+	$(CARGO) build --release --bin ivr
+	$(IVR_RELEASE) eval
+
+fixtures: deps
+	audio-fixtures/render.sh
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings

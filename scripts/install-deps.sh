@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the engine and its tests need, only those missing.
+# Idempotent: a second run with everything present does nothing.
+set -euo pipefail
+
+packages=(
+  cmake clang libclang-dev   # whisper.cpp build (whisper-rs-sys)
+  espeak-ng sox libsox-fmt-all   # prompts and test audio
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 || {
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq "${missing[@]}"
+}
