@@ -3,6 +3,7 @@
 //! machines only.
 
 pub mod g711;
+pub mod pitch;
 pub mod prosody;
 pub mod resample;
 pub mod vad;

@@ -1,2 +1,534 @@
 //! Voice activity detection and endpointing: turns a stream of 16 kHz
 //! samples into utterances.
+//!
+//! Each 10 ms frame is compared with the line's noise floor (minimum
+//! statistics over about 2 s, so it follows hiss, hum and babble as they
+//! change) and checked for voicing with YIN. Speech has to be voiced: line
+//! noise, clicks and coughs are broadband or too short, so they never start
+//! an utterance, however loud. Unvoiced sounds next to voiced ones (the "s"
+//! of "yes") still count, so ends are not clipped. Thresholds are relative
+//! to the floor, which makes quiet and loud callers alike. Time is counted
+//! in samples, never read from a clock.
+
+use std::collections::VecDeque;
+
+use super::pitch::{FRAME_MS, Frame, FrameAnalyzer, SILENCE_DB};
+
+const SAMPLES_PER_MS: u64 = 16;
+
+/// Endpointer settings. Times are milliseconds of audio.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VadConfig {
+    /// Silence after the last speech before the utterance is closed.
+    pub hangover_ms: u32,
+    /// Voiced speech needed before an utterance is started; shorter voiced
+    /// bursts (a cough, "uh") are dropped.
+    pub min_speech_ms: u32,
+    /// Audio kept before the detected start.
+    pub pre_roll_ms: u32,
+    /// Audio kept after the detected end.
+    pub tail_ms: u32,
+    /// Longest utterance; longer speech is cut into pieces of this size.
+    pub max_utterance_ms: u32,
+    /// How far above the noise floor (dB) a voiced frame must be to start
+    /// speech.
+    pub onset_snr_db: f32,
+    /// How far above the noise floor (dB) a frame must be to keep speech
+    /// going.
+    pub sustain_snr_db: f32,
+    /// Frames quieter than this (band energy, dBFS) are never speech.
+    pub min_level_dbfs: f32,
+    /// A frame is voiced when YIN's aperiodicity is below this.
+    pub max_aperiodicity: f32,
+}
+
+impl Default for VadConfig {
+    fn default() -> Self {
+        VadConfig {
+            hangover_ms: 550,
+            min_speech_ms: 150,
+            pre_roll_ms: 300,
+            tail_ms: 200,
+            max_utterance_ms: 20_000,
+            onset_snr_db: 10.0,
+            sustain_snr_db: 6.0,
+            min_level_dbfs: -55.0,
+            max_aperiodicity: 0.35,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum VadEvent {
+    /// Speech confirmed (after `min_speech_ms` of voicing); `at_ms` is where
+    /// it began. The moment for barge-in.
+    SpeechStarted {
+        at_ms: u64,
+    },
+    Utterance(Utterance),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Utterance {
+    /// Start of speech, ms from the start of the stream.
+    pub start_ms: u64,
+    /// End of speech (not of the hangover).
+    pub end_ms: u64,
+    /// The speech with `pre_roll_ms` before and `tail_ms` after, 16 kHz.
+    pub pcm_16k: Vec<f32>,
+}
+
+/// Streaming endpointer over 16 kHz mono samples in -1..1.
+pub struct Endpointer {
+    cfg: VadConfig,
+    analyzer: FrameAnalyzer,
+    floor: NoiseFloor,
+    state: State,
+    /// Per frame of the last [`BACKTRACK_FRAMES`]: was it above the sustain
+    /// threshold? Used to move a start back over unvoiced onsets.
+    recent_active: VecDeque<bool>,
+    observations: Vec<Observation>,
+    /// Buffered audio; `audio[0]` is stream sample `audio_start`.
+    audio: Vec<f32>,
+    audio_start: u64,
+    /// No pre-roll reaches before this (the cut of a split utterance).
+    pre_roll_limit_ms: u64,
+}
+
+/// Longest unvoiced stretch (onset or coda) attached to voiced speech.
+const UNVOICED_EDGE_MS: u64 = 200;
+const BACKTRACK_FRAMES: usize = (UNVOICED_EDGE_MS / FRAME_MS) as usize;
+/// A start that gathers no more voicing for this long is dropped.
+const CANDIDATE_GAP_MS: u64 = 300;
+
+#[derive(Debug, Clone, Copy)]
+enum State {
+    Idle,
+    /// Voicing seen, not yet `min_speech_ms` of it.
+    Candidate(Span),
+    Speech(Span),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start_ms: u64,
+    /// End of the last speech frame.
+    end_ms: u64,
+    last_voiced_ms: u64,
+    voiced_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Observation {
+    index: u64,
+    /// Voiced and loud enough to start speech.
+    onset: bool,
+    /// Voiced and loud enough to continue speech.
+    voiced: bool,
+    /// Above the sustain threshold, voiced or not.
+    active: bool,
+}
+
+impl Endpointer {
+    pub fn new(cfg: VadConfig) -> Self {
+        Endpointer {
+            cfg,
+            analyzer: FrameAnalyzer::new(),
+            floor: NoiseFloor::new(),
+            state: State::Idle,
+            recent_active: VecDeque::with_capacity(BACKTRACK_FRAMES + 1),
+            observations: Vec::new(),
+            audio: Vec::new(),
+            audio_start: 0,
+            pre_roll_limit_ms: 0,
+        }
+    }
+
+    /// True while confirmed speech is going on (from `SpeechStarted` until
+    /// its utterance is emitted).
+    pub fn speech_started(&self) -> bool {
+        matches!(self.state, State::Speech(_))
+    }
+
+    /// Audio consumed so far, in ms (whole frames).
+    pub fn position_ms(&self) -> u64 {
+        self.analyzer.frames() * FRAME_MS
+    }
+
+    /// Feed the next samples (any chunk size); returns what they completed.
+    pub fn push(&mut self, pcm_16k: &[f32]) -> Vec<VadEvent> {
+        self.audio.extend_from_slice(pcm_16k);
+        let mut observations = std::mem::take(&mut self.observations);
+        let (cfg, floor) = (&self.cfg, &mut self.floor);
+        self.analyzer.push(pcm_16k, |frame| {
+            observations.push(observe(cfg, floor, frame));
+        });
+        let mut events = Vec::new();
+        for obs in observations.drain(..) {
+            self.step(obs, &mut events);
+        }
+        self.observations = observations;
+        self.trim_audio();
+        events
+    }
+
+    /// End of stream: an open utterance is closed and returned.
+    pub fn finish(&mut self) -> Vec<VadEvent> {
+        let mut events = Vec::new();
+        if let State::Speech(span) = self.state {
+            events.push(self.utterance(span.start_ms, span.end_ms));
+        }
+        self.state = State::Idle;
+        events
+    }
+
+    fn step(&mut self, obs: Observation, events: &mut Vec<VadEvent>) {
+        let frame_start = obs.index * FRAME_MS;
+        let frame_end = frame_start + FRAME_MS;
+        let backtrack = self.onset_backtrack();
+        self.remember_activity(obs.active);
+        self.state = match self.state {
+            State::Idle if obs.onset => {
+                let span = Span {
+                    start_ms: frame_start - backtrack * FRAME_MS,
+                    end_ms: frame_end,
+                    last_voiced_ms: frame_end,
+                    voiced_ms: FRAME_MS,
+                };
+                self.confirm_or_wait(span, events)
+            }
+            State::Idle => State::Idle,
+            State::Candidate(mut span) => {
+                extend(&mut span, &obs, frame_start, frame_end);
+                if frame_end - span.end_ms > CANDIDATE_GAP_MS {
+                    State::Idle
+                } else {
+                    self.confirm_or_wait(span, events)
+                }
+            }
+            State::Speech(mut span) => {
+                extend(&mut span, &obs, frame_start, frame_end);
+                if frame_end - span.end_ms >= u64::from(self.cfg.hangover_ms) {
+                    events.push(self.utterance(span.start_ms, span.end_ms));
+                    State::Idle
+                } else if frame_end - span.start_ms >= u64::from(self.cfg.max_utterance_ms) {
+                    // Too long: cut here; speech that goes on has to be
+                    // confirmed again and becomes the next utterance.
+                    events.push(self.utterance(span.start_ms, frame_end));
+                    self.pre_roll_limit_ms = frame_end;
+                    State::Candidate(Span {
+                        start_ms: frame_end,
+                        end_ms: frame_end,
+                        last_voiced_ms: frame_end,
+                        voiced_ms: 0,
+                    })
+                } else {
+                    State::Speech(span)
+                }
+            }
+        };
+    }
+
+    fn confirm_or_wait(&self, span: Span, events: &mut Vec<VadEvent>) -> State {
+        if span.voiced_ms >= u64::from(self.cfg.min_speech_ms) {
+            events.push(VadEvent::SpeechStarted {
+                at_ms: span.start_ms,
+            });
+            State::Speech(span)
+        } else {
+            State::Candidate(span)
+        }
+    }
+
+    /// How many frames right before the current one were active.
+    fn onset_backtrack(&self) -> u64 {
+        self.recent_active.iter().rev().take_while(|a| **a).count() as u64
+    }
+
+    fn remember_activity(&mut self, active: bool) {
+        if self.recent_active.len() == BACKTRACK_FRAMES {
+            self.recent_active.pop_front();
+        }
+        self.recent_active.push_back(active);
+    }
+
+    fn utterance(&self, start_ms: u64, end_ms: u64) -> VadEvent {
+        let from_ms = start_ms
+            .saturating_sub(u64::from(self.cfg.pre_roll_ms))
+            .max(self.pre_roll_limit_ms);
+        let to_ms = end_ms + u64::from(self.cfg.tail_ms);
+        let available_end = self.audio_start + self.audio.len() as u64;
+        let from = (from_ms * SAMPLES_PER_MS).clamp(self.audio_start, available_end);
+        let to = (to_ms * SAMPLES_PER_MS).clamp(from, available_end);
+        let pcm_16k = self.audio
+            [(from - self.audio_start) as usize..(to - self.audio_start) as usize]
+            .to_vec();
+        VadEvent::Utterance(Utterance {
+            start_ms,
+            end_ms,
+            pcm_16k,
+        })
+    }
+
+    /// Drop audio no future utterance can include.
+    fn trim_audio(&mut self) {
+        let now_ms = self.position_ms();
+        let keep_from_ms = match self.state {
+            State::Idle => now_ms.saturating_sub(UNVOICED_EDGE_MS + FRAME_MS),
+            State::Candidate(span) | State::Speech(span) => span.start_ms,
+        }
+        .saturating_sub(u64::from(self.cfg.pre_roll_ms));
+        let keep_from = keep_from_ms * SAMPLES_PER_MS;
+        // Trim in steps of a second or more, so the copy is amortised.
+        if keep_from > self.audio_start + 16_000 {
+            let drop = ((keep_from - self.audio_start) as usize).min(self.audio.len());
+            self.audio.drain(..drop);
+            self.audio_start += drop as u64;
+        }
+    }
+}
+
+/// Move a span's end forward with this frame, if it is speech.
+fn extend(span: &mut Span, obs: &Observation, frame_start: u64, frame_end: u64) {
+    if obs.voiced {
+        span.end_ms = frame_end;
+        span.last_voiced_ms = frame_end;
+        span.voiced_ms += FRAME_MS;
+    } else if obs.active
+        && span.end_ms == frame_start
+        && frame_end - span.last_voiced_ms <= UNVOICED_EDGE_MS
+    {
+        span.end_ms = frame_end;
+    }
+}
+
+fn observe(cfg: &VadConfig, floor: &mut NoiseFloor, frame: &Frame) -> Observation {
+    let floor_db = floor.update(frame.band_db);
+    let snr = frame.band_db - floor_db;
+    let active = snr > cfg.sustain_snr_db && frame.band_db > cfg.min_level_dbfs;
+    // YIN only where speech is possible: silence costs nothing.
+    let voiced = active && frame.pitch().aperiodicity < cfg.max_aperiodicity;
+    Observation {
+        index: frame.index,
+        onset: voiced && snr > cfg.onset_snr_db,
+        voiced,
+        active,
+    }
+}
+
+/// Minimum statistics: the lowest frame energy over the last ~2 s, in 250 ms
+/// blocks. Speech always has gaps between syllables, so the minimum finds
+/// the line's noise even while someone talks, and it follows a rising floor
+/// within 2 s.
+struct NoiseFloor {
+    block_minima: [f32; 8],
+    next_block: usize,
+    current_min: f32,
+    frames_in_block: usize,
+}
+
+const FRAMES_PER_BLOCK: usize = 25;
+/// Assumed floor before any audio: a quiet line. It ages out after 2 s.
+const PRIOR_FLOOR_DB: f32 = -60.0;
+
+impl NoiseFloor {
+    fn new() -> Self {
+        NoiseFloor {
+            block_minima: [PRIOR_FLOOR_DB; 8],
+            next_block: 0,
+            current_min: f32::INFINITY,
+            frames_in_block: 0,
+        }
+    }
+
+    fn update(&mut self, energy_db: f32) -> f32 {
+        self.current_min = self.current_min.min(energy_db.max(SILENCE_DB));
+        self.frames_in_block += 1;
+        let floor = self
+            .block_minima
+            .iter()
+            .fold(self.current_min, |a, &b| a.min(b));
+        if self.frames_in_block == FRAMES_PER_BLOCK {
+            self.block_minima[self.next_block] = self.current_min;
+            self.next_block = (self.next_block + 1) % self.block_minima.len();
+            self.current_min = f32::INFINITY;
+            self.frames_in_block = 0;
+        }
+        floor
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::f32::consts::PI;
+
+    const RATE: f32 = 16000.0;
+
+    fn silence(seconds: f32) -> Vec<f32> {
+        vec![0.0; (seconds * RATE) as usize]
+    }
+
+    /// A vowel-like buzz: harmonics of a gliding F0 with a smooth envelope.
+    fn buzz(seconds: f32, amplitude: f32) -> Vec<f32> {
+        let n = (seconds * RATE) as usize;
+        let mut phase = 0.0f32;
+        (0..n)
+            .map(|i| {
+                let t = i as f32 / RATE;
+                let f0 = 120.0 + 20.0 * (2.0 * PI * 1.5 * t).sin();
+                phase += 2.0 * PI * f0 / RATE;
+                let envelope = (PI * i as f32 / n as f32).sin().powf(0.3);
+                let voice: f32 = (1..=20)
+                    .filter(|k| *k as f32 * f0 < 3400.0)
+                    .map(|k| (k as f32 * phase).sin() / k as f32)
+                    .sum();
+                amplitude * envelope * voice
+            })
+            .collect()
+    }
+
+    fn noise(seconds: f32, amplitude: f32, seed: u32) -> Vec<f32> {
+        let mut state = seed;
+        (0..(seconds * RATE) as usize)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                amplitude * (state as f32 / u32::MAX as f32 * 2.0 - 1.0)
+            })
+            .collect()
+    }
+
+    fn mix(signal: &mut [f32], other: &[f32]) {
+        for (s, o) in signal.iter_mut().zip(other) {
+            *s += o;
+        }
+    }
+
+    fn run(pcm: &[f32], chunk: usize, cfg: VadConfig) -> Vec<VadEvent> {
+        let mut vad = Endpointer::new(cfg);
+        let mut events = Vec::new();
+        for part in pcm.chunks(chunk) {
+            events.extend(vad.push(part));
+        }
+        events.extend(vad.finish());
+        events
+    }
+
+    fn utterances(events: &[VadEvent]) -> Vec<&Utterance> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                VadEvent::Utterance(u) => Some(u),
+                VadEvent::SpeechStarted { .. } => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn silence_and_noise_give_nothing() {
+        assert!(run(&silence(3.0), 320, VadConfig::default()).is_empty());
+        let hiss = noise(5.0, 0.01, 1);
+        assert!(run(&hiss, 320, VadConfig::default()).is_empty());
+        let loud = noise(3.0, 0.5, 2);
+        assert!(run(&loud, 320, VadConfig::default()).is_empty());
+    }
+
+    #[test]
+    fn a_noise_burst_or_click_is_not_speech() {
+        let mut pcm = noise(3.0, 0.003, 3);
+        let burst = noise(0.15, 0.6, 4);
+        mix(&mut pcm[16000..], &burst);
+        pcm[32000] = 0.9;
+        pcm[32001] = -0.9;
+        assert!(run(&pcm, 320, VadConfig::default()).is_empty());
+    }
+
+    #[test]
+    fn a_short_voiced_grunt_is_not_speech() {
+        let mut pcm = silence(2.0);
+        mix(&mut pcm[8000..], &buzz(0.1, 0.1));
+        assert!(run(&pcm, 320, VadConfig::default()).is_empty());
+    }
+
+    #[test]
+    fn one_vowel_gives_one_utterance_with_its_timing() {
+        let mut pcm = noise(3.0, 0.002, 5);
+        mix(&mut pcm[16000..], &buzz(0.8, 0.05));
+        let events = run(&pcm, 320, VadConfig::default());
+        let VadEvent::SpeechStarted { at_ms } = events[0] else {
+            panic!("{events:?}")
+        };
+        let found = utterances(&events);
+        assert_eq!(found.len(), 1);
+        let u = found[0];
+        assert_eq!(u.start_ms, at_ms);
+        assert!(u.start_ms.abs_diff(1000) <= 60, "start {}", u.start_ms);
+        assert!(u.end_ms.abs_diff(1800) <= 60, "end {}", u.end_ms);
+        let expected_len = (u.end_ms + 200 - (u.start_ms - 300)) * 16;
+        assert_eq!(u.pcm_16k.len() as u64, expected_len);
+    }
+
+    #[test]
+    fn chunk_size_does_not_change_the_result() {
+        let mut pcm = noise(4.0, 0.002, 6);
+        mix(&mut pcm[8000..], &buzz(0.6, 0.05));
+        mix(&mut pcm[40000..], &buzz(0.5, 0.2));
+        let reference = run(&pcm, pcm.len(), VadConfig::default());
+        assert_eq!(utterances(&reference).len(), 2);
+        for chunk in [1, 160, 320, 999] {
+            assert_eq!(run(&pcm, chunk, VadConfig::default()), reference);
+        }
+    }
+
+    #[test]
+    fn speech_started_tracks_the_open_utterance() {
+        let mut pcm = silence(3.0);
+        mix(&mut pcm[8000..], &buzz(1.0, 0.05));
+        let mut vad = Endpointer::new(VadConfig::default());
+        let mut seen_speech = false;
+        for part in pcm.chunks(320) {
+            let events = vad.push(part);
+            if events
+                .iter()
+                .any(|e| matches!(e, VadEvent::SpeechStarted { .. }))
+            {
+                assert!(vad.speech_started());
+                seen_speech = true;
+            }
+            if events.iter().any(|e| matches!(e, VadEvent::Utterance(_))) {
+                assert!(!vad.speech_started());
+            }
+        }
+        assert!(seen_speech);
+        assert_eq!(vad.position_ms(), 3000);
+    }
+
+    #[test]
+    fn long_speech_is_cut_at_max_utterance() {
+        let pcm = buzz(5.0, 0.05);
+        let cfg = VadConfig {
+            max_utterance_ms: 2000,
+            ..VadConfig::default()
+        };
+        let events = run(&pcm, 320, cfg);
+        let found = utterances(&events);
+        assert!(found.len() >= 2, "{}", found.len());
+        assert!(found.iter().all(|u| u.end_ms - u.start_ms <= 2000));
+        assert_eq!(found[1].start_ms, found[0].end_ms);
+    }
+
+    #[test]
+    fn end_of_stream_closes_an_open_utterance() {
+        let mut pcm = silence(1.0);
+        pcm.extend(buzz(1.0, 0.05));
+        let mut vad = Endpointer::new(VadConfig::default());
+        let pushed = vad.push(&pcm);
+        assert!(utterances(&pushed).is_empty());
+        let finished = vad.finish();
+        let found = utterances(&finished);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].end_ms.abs_diff(2000) <= 60);
+    }
+}
