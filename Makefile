@@ -4,7 +4,7 @@
 CARGO ?= cargo
 IVR_DEBUG := target/debug/ivr
 IVR_RELEASE := target/release/ivr
-FIXTURE ?= audio-fixtures/en_pay_bill_01.wav
+FIXTURE ?= audio-fixtures/en_pay_01.wav
 
 .PHONY: run test deps models-test models-run eval bench fixtures lint
 
