@@ -1,13 +1,13 @@
 //! Voice activity detection and endpointing: turns a stream of 16 kHz
 //! samples into utterances.
 //!
-//! Each 10 ms frame is compared with the line's noise floor (minimum
-//! statistics over about 2 s, so it follows hiss, hum and babble as they
-//! change) and checked for voicing with YIN. Speech has to be voiced: line
+//! Each 10 ms frame is compared with the line's background level (the
+//! median of the last 3 s outside speech, so it follows hiss, hum and
+//! babble as they change) and checked for voicing with YIN. Speech has to be voiced: line
 //! noise, clicks and coughs are broadband or too short, so they never start
 //! an utterance, however loud. Unvoiced sounds next to voiced ones (the "s"
 //! of "yes") still count, so ends are not clipped. Thresholds are relative
-//! to the floor, which makes quiet and loud callers alike. Time is counted
+//! to the background, which makes quiet and loud callers alike. Time is counted
 //! in samples, never read from a clock.
 
 use std::collections::VecDeque;
@@ -30,10 +30,10 @@ pub struct VadConfig {
     pub tail_ms: u32,
     /// Longest utterance; longer speech is cut into pieces of this size.
     pub max_utterance_ms: u32,
-    /// How far above the noise floor (dB) a voiced frame must be to start
+    /// How far above the background level (dB) a voiced frame must be to start
     /// speech.
     pub onset_snr_db: f32,
-    /// How far above the noise floor (dB) a frame must be to keep speech
+    /// How far above the background level (dB) a frame must be to keep speech
     /// going.
     pub sustain_snr_db: f32,
     /// Frames quieter than this (band energy, dBFS) are never speech.
@@ -46,14 +46,14 @@ impl Default for VadConfig {
     fn default() -> Self {
         VadConfig {
             hangover_ms: 550,
-            min_speech_ms: 150,
+            min_speech_ms: 120,
             pre_roll_ms: 300,
             tail_ms: 200,
-            max_utterance_ms: 20_000,
+            max_utterance_ms: 15_000,
             onset_snr_db: 10.0,
             sustain_snr_db: 6.0,
             min_level_dbfs: -55.0,
-            max_aperiodicity: 0.35,
+            max_aperiodicity: 0.45,
         }
     }
 }
@@ -80,14 +80,19 @@ pub struct Utterance {
 
 /// Streaming endpointer over 16 kHz mono samples in -1..1.
 pub struct Endpointer {
-    cfg: VadConfig,
     analyzer: FrameAnalyzer,
-    floor: NoiseFloor,
+    tracker: Tracker,
+}
+
+/// Everything but the frame analysis, so frames can be handled while the
+/// analyzer is borrowed.
+struct Tracker {
+    cfg: VadConfig,
+    background: Background,
     state: State,
     /// Per frame of the last [`BACKTRACK_FRAMES`]: was it above the sustain
     /// threshold? Used to move a start back over unvoiced onsets.
     recent_active: VecDeque<bool>,
-    observations: Vec<Observation>,
     /// Buffered audio; `audio[0]` is stream sample `audio_start`.
     audio: Vec<f32>,
     audio_start: u64,
@@ -98,6 +103,10 @@ pub struct Endpointer {
 /// Longest unvoiced stretch (onset or coda) attached to voiced speech.
 const UNVOICED_EDGE_MS: u64 = 200;
 const BACKTRACK_FRAMES: usize = (UNVOICED_EDGE_MS / FRAME_MS) as usize;
+/// Unvoiced sounds after voicing may be this far apart (a stop closure).
+const MAX_CODA_GAP_MS: u64 = 50;
+/// A loud unvoiced sound this soon after voicing still belongs to the word.
+const CLOSURE_CODA_MS: u64 = 300;
 /// A start that gathers no more voicing for this long is dropped.
 const CANDIDATE_GAP_MS: u64 = 300;
 
@@ -120,34 +129,36 @@ struct Span {
 
 #[derive(Debug, Clone, Copy)]
 struct Observation {
-    index: u64,
     /// Voiced and loud enough to start speech.
     onset: bool,
     /// Voiced and loud enough to continue speech.
     voiced: bool,
     /// Above the sustain threshold, voiced or not.
     active: bool,
+    /// Above the onset threshold, voiced or not.
+    strong: bool,
 }
 
 impl Endpointer {
     pub fn new(cfg: VadConfig) -> Self {
         Endpointer {
-            cfg,
             analyzer: FrameAnalyzer::new(),
-            floor: NoiseFloor::new(),
-            state: State::Idle,
-            recent_active: VecDeque::with_capacity(BACKTRACK_FRAMES + 1),
-            observations: Vec::new(),
-            audio: Vec::new(),
-            audio_start: 0,
-            pre_roll_limit_ms: 0,
+            tracker: Tracker {
+                cfg,
+                background: Background::new(),
+                state: State::Idle,
+                recent_active: VecDeque::with_capacity(BACKTRACK_FRAMES + 1),
+                audio: Vec::new(),
+                audio_start: 0,
+                pre_roll_limit_ms: 0,
+            },
         }
     }
 
     /// True while confirmed speech is going on (from `SpeechStarted` until
     /// its utterance is emitted).
     pub fn speech_started(&self) -> bool {
-        matches!(self.state, State::Speech(_))
+        matches!(self.tracker.state, State::Speech(_))
     }
 
     /// Audio consumed so far, in ms (whole frames).
@@ -157,33 +168,51 @@ impl Endpointer {
 
     /// Feed the next samples (any chunk size); returns what they completed.
     pub fn push(&mut self, pcm_16k: &[f32]) -> Vec<VadEvent> {
-        self.audio.extend_from_slice(pcm_16k);
-        let mut observations = std::mem::take(&mut self.observations);
-        let (cfg, floor) = (&self.cfg, &mut self.floor);
-        self.analyzer.push(pcm_16k, |frame| {
-            observations.push(observe(cfg, floor, frame));
-        });
+        self.tracker.audio.extend_from_slice(pcm_16k);
         let mut events = Vec::new();
-        for obs in observations.drain(..) {
-            self.step(obs, &mut events);
-        }
-        self.observations = observations;
-        self.trim_audio();
+        self.analyzer
+            .push(pcm_16k, |frame| self.tracker.step(frame, &mut events));
+        self.tracker.trim_audio(self.analyzer.frames() * FRAME_MS);
         events
     }
 
     /// End of stream: an open utterance is closed and returned.
     pub fn finish(&mut self) -> Vec<VadEvent> {
         let mut events = Vec::new();
-        if let State::Speech(span) = self.state {
-            events.push(self.utterance(span.start_ms, span.end_ms));
+        if let State::Speech(span) = self.tracker.state {
+            events.push(self.tracker.utterance(span.start_ms, span.end_ms));
         }
-        self.state = State::Idle;
+        self.tracker.state = State::Idle;
         events
     }
+}
 
-    fn step(&mut self, obs: Observation, events: &mut Vec<VadEvent>) {
-        let frame_start = obs.index * FRAME_MS;
+impl Tracker {
+    fn observe(&self, frame: &Frame) -> Observation {
+        let snr = match self.background.level_db() {
+            Some(level) => frame.band_db - level,
+            None => f32::NEG_INFINITY,
+        };
+        let active = snr > self.cfg.sustain_snr_db && frame.band_db > self.cfg.min_level_dbfs;
+        // YIN only where speech is possible: silence costs nothing.
+        let voiced = active && frame.pitch().aperiodicity < self.cfg.max_aperiodicity;
+        Observation {
+            onset: voiced && snr > self.cfg.onset_snr_db,
+            voiced,
+            active,
+            strong: active && snr > self.cfg.onset_snr_db,
+        }
+    }
+
+    fn step(&mut self, frame: &Frame, events: &mut Vec<VadEvent>) {
+        let obs = self.observe(frame);
+        // Confirmed speech is kept out of the background, but the pauses
+        // and consonants inside it are not, so a background that rises
+        // during an utterance is still followed.
+        if !obs.voiced || !matches!(self.state, State::Speech(_)) {
+            self.background.add(frame.band_db);
+        }
+        let frame_start = frame.index * FRAME_MS;
         let frame_end = frame_start + FRAME_MS;
         let backtrack = self.onset_backtrack();
         self.remember_activity(obs.active);
@@ -271,8 +300,7 @@ impl Endpointer {
     }
 
     /// Drop audio no future utterance can include.
-    fn trim_audio(&mut self) {
-        let now_ms = self.position_ms();
+    fn trim_audio(&mut self, now_ms: u64) {
         let keep_from_ms = match self.state {
             State::Idle => now_ms.saturating_sub(UNVOICED_EDGE_MS + FRAME_MS),
             State::Candidate(span) | State::Speech(span) => span.start_ms,
@@ -288,73 +316,80 @@ impl Endpointer {
     }
 }
 
-/// Move a span's end forward with this frame, if it is speech.
+/// Move a span's end forward with this frame, if it is speech. Weak frames
+/// count only while they continue the speech without a gap: speech fades
+/// out continuously, while background talkers pop up after gaps.
 fn extend(span: &mut Span, obs: &Observation, frame_start: u64, frame_end: u64) {
-    if obs.voiced {
+    let contiguous = span.end_ms == frame_start;
+    let since_voiced = frame_end - span.last_voiced_ms;
+    if obs.voiced && (contiguous || obs.strong) {
         span.end_ms = frame_end;
         span.last_voiced_ms = frame_end;
         span.voiced_ms += FRAME_MS;
-    } else if obs.active
-        && span.end_ms == frame_start
-        && frame_end - span.last_voiced_ms <= UNVOICED_EDGE_MS
+    } else if !obs.voiced
+        // Unvoiced sounds right after voicing ("s" of "yes"), or a loud
+        // one after a short closure (the "t" of "next").
+        && ((obs.active && frame_start - span.end_ms <= MAX_CODA_GAP_MS && since_voiced <= UNVOICED_EDGE_MS)
+            || (obs.strong && since_voiced <= CLOSURE_CODA_MS))
     {
         span.end_ms = frame_end;
     }
 }
 
-fn observe(cfg: &VadConfig, floor: &mut NoiseFloor, frame: &Frame) -> Observation {
-    let floor_db = floor.update(frame.band_db);
-    let snr = frame.band_db - floor_db;
-    let active = snr > cfg.sustain_snr_db && frame.band_db > cfg.min_level_dbfs;
-    // YIN only where speech is possible: silence costs nothing.
-    let voiced = active && frame.pitch().aperiodicity < cfg.max_aperiodicity;
-    Observation {
-        index: frame.index,
-        onset: voiced && snr > cfg.onset_snr_db,
-        voiced,
-        active,
-    }
+/// The line's background level: the median frame energy over the last 3 s
+/// spent outside speech. The median, not the minimum, because background
+/// babble is itself speech-like and fluctuates: its quiet moments say
+/// nothing about how loud it gets. Frames of confirmed speech are left out
+/// so a long utterance does not raise its own threshold; a start that is
+/// never confirmed (a steady tone, say) is absorbed within 1.5 s.
+struct Background {
+    /// Histogram of the windowed frames, 1 dB bins from `SILENCE_DB` to 0.
+    counts: [u16; BINS],
+    window: VecDeque<u8>,
 }
 
-/// Minimum statistics: the lowest frame energy over the last ~2 s, in 250 ms
-/// blocks. Speech always has gaps between syllables, so the minimum finds
-/// the line's noise even while someone talks, and it follows a rising floor
-/// within 2 s.
-struct NoiseFloor {
-    block_minima: [f32; 8],
-    next_block: usize,
-    current_min: f32,
-    frames_in_block: usize,
-}
+const BINS: usize = (-SILENCE_DB) as usize + 1;
+const BACKGROUND_FRAMES: usize = 300;
+/// A new line is not known yet: the reference starts at the quietest frame
+/// heard and moves to the median over this many frames. A caller who talks
+/// from the first packet is then caught as soon as the voice rises 10 dB
+/// over its own quiet moments, and a noisy line soon gets its true level.
+const WARMUP_FRAMES: usize = 50;
 
-const FRAMES_PER_BLOCK: usize = 25;
-/// Assumed floor before any audio: a quiet line. It ages out after 2 s.
-const PRIOR_FLOOR_DB: f32 = -60.0;
-
-impl NoiseFloor {
+impl Background {
     fn new() -> Self {
-        NoiseFloor {
-            block_minima: [PRIOR_FLOOR_DB; 8],
-            next_block: 0,
-            current_min: f32::INFINITY,
-            frames_in_block: 0,
+        Background {
+            counts: [0; BINS],
+            window: VecDeque::with_capacity(BACKGROUND_FRAMES),
         }
     }
 
-    fn update(&mut self, energy_db: f32) -> f32 {
-        self.current_min = self.current_min.min(energy_db.max(SILENCE_DB));
-        self.frames_in_block += 1;
-        let floor = self
-            .block_minima
-            .iter()
-            .fold(self.current_min, |a, &b| a.min(b));
-        if self.frames_in_block == FRAMES_PER_BLOCK {
-            self.block_minima[self.next_block] = self.current_min;
-            self.next_block = (self.next_block + 1) % self.block_minima.len();
-            self.current_min = f32::INFINITY;
-            self.frames_in_block = 0;
+    /// The window's median in dBFS (a lower percentile while warming up);
+    /// `None` before the first frame.
+    fn level_db(&self) -> Option<f32> {
+        let n = self.window.len();
+        let rank = (n * n.min(WARMUP_FRAMES))
+            .div_ceil(2 * WARMUP_FRAMES)
+            .max(1);
+        let mut seen = 0;
+        let bin = self.counts.iter().position(|&count| {
+            seen += usize::from(count);
+            seen >= rank
+        })?;
+        Some(SILENCE_DB + bin as f32)
+    }
+
+    fn add(&mut self, energy_db: f32) {
+        if self.window.len() == BACKGROUND_FRAMES
+            && let Some(old) = self.window.pop_front()
+        {
+            self.counts[usize::from(old)] -= 1;
         }
-        floor
+        let bin = (energy_db - SILENCE_DB)
+            .round()
+            .clamp(0.0, (BINS - 1) as f32) as u8;
+        self.counts[usize::from(bin)] += 1;
+        self.window.push_back(bin);
     }
 }
 
@@ -507,16 +542,29 @@ mod tests {
 
     #[test]
     fn long_speech_is_cut_at_max_utterance() {
-        let pcm = buzz(5.0, 0.05);
+        // Half a second of line, then 5.5 s of 150 ms syllables with 100 ms
+        // gaps.
+        let mut pcm = noise(0.5, 0.001, 7);
+        for i in 0..22 {
+            pcm.extend(buzz(0.15, 0.05));
+            pcm.extend(noise(0.1, 0.001, 8 + i));
+        }
         let cfg = VadConfig {
             max_utterance_ms: 2000,
             ..VadConfig::default()
         };
         let events = run(&pcm, 320, cfg);
         let found = utterances(&events);
-        assert!(found.len() >= 2, "{}", found.len());
+        let spans: Vec<_> = found.iter().map(|u| (u.start_ms, u.end_ms)).collect();
+        assert!(found.len() >= 2, "{spans:?}");
         assert!(found.iter().all(|u| u.end_ms - u.start_ms <= 2000));
-        assert_eq!(found[1].start_ms, found[0].end_ms);
+        assert!(found.windows(2).all(|w| w[1].start_ms >= w[0].end_ms));
+        // All of the speech is covered.
+        assert!(found[0].start_ms.abs_diff(500) <= 60);
+        assert!(
+            found.last().unwrap().end_ms.abs_diff(5900) <= 60,
+            "{spans:?}"
+        );
     }
 
     #[test]
