@@ -3,5 +3,5 @@
 pub mod load;
 pub mod model;
 
-pub use load::{DialplanError, load_dialplan};
+pub use load::{DialplanError, Invalid, dialplan_from_examples, load_dialplan, parse_dialplan};
 pub use model::*;
