@@ -4,7 +4,9 @@
 # noise), and writes each one's JSON sidecar from the same manifest row so the
 # expectations can never drift from the audio.
 #
-# Usage: audio-fixtures/render.sh [ID...]     (no ID: render all, drop stale files)
+# Usage: audio-fixtures/render.sh [ID...]   no ID: render all, drop stale files
+#        audio-fixtures/render.sh --check    render all elsewhere and fail if the
+#                                            committed files differ
 # Needs: espeak-ng, sox. Output is byte-identical from run to run (sox -R).
 set -euo pipefail
 export LC_ALL=C
@@ -13,6 +15,14 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 manifest="$here/fixtures.tsv"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+check=false
+out="$here"
+if [[ ${1:-} == --check ]]; then
+  check=true
+  out="$work/check"
+  mkdir -p "$out"
+  shift
+fi
 
 # Speech is synthesised and mixed at 16 kHz, then squeezed through the channel.
 sr=16000
@@ -150,11 +160,11 @@ render_one() {
 
   # The phone channel: 300-3400 Hz band, 8 kHz, G.711 mu-law.
   sox -R "$mixed" -r 8000 -c 1 -e mu-law -b 8 "$work/out.wav" sinc 300-3400 rate -v 8000
-  mv "$work/out.wav" "$here/$id.wav"
+  mv "$work/out.wav" "$out/$id.wav"
 
   local utt_json="" u
   for u in "${utterances[@]}"; do utt_json+="${utt_json:+, }$(json_str "$u")"; done
-  cat >"$here/$id.json.tmp" <<JSON
+  cat >"$out/$id.json.tmp" <<JSON
 {
   "id": $(json_str "$id"),
   "language": $(json_str "$lang"),
@@ -167,16 +177,23 @@ render_one() {
   "pitch": $pitch,
   "amplitude": $amp,
   "noise": $noise_json,
-  "duration_s": $(soxi -D "$here/$id.wav")
+  "duration_s": $(soxi -D "$out/$id.wav")
 }
 JSON
-  mv "$here/$id.json.tmp" "$here/$id.json"
+  mv "$out/$id.json.tmp" "$out/$id.json"
 }
 
+# espeak-ng quietly falls back to a default for an unknown voice, so check
+# names against what it lists.
+known_voices=" $(espeak-ng --voices | awk 'NR > 1 { print $2; for (i = 6; i <= NF; i++) if (sub(/^\(/, "", $i)) print $i }' | tr '\n' ' ') "
+known_variants=" $(espeak-ng --voices=variant | awk 'NR > 1 { sub(/^!v\//, "", $5); print $5 }' | tr '\n' ' ') "
+
 validate_row() {
-  local id=$1 lang=$2 speed=$4 pitch=$5 amp=$6 noise=$7 agitated=$8 intent=$9 route=${10} text=${11}
+  local id=$1 lang=$2 voice=$3 speed=$4 pitch=$5 amp=$6 noise=$7 agitated=$8 intent=$9 route=${10} text=${11}
   [[ $id =~ ^[a-z0-9_]+$ ]] || die "bad id '$id'"
   [[ $lang == en || $lang == zh ]] || die "$id: language must be en or zh, got '$lang'"
+  [[ $known_voices == *" ${voice%%+*} "* ]] || die "$id: espeak-ng has no voice '${voice%%+*}'"
+  [[ $voice != *+* || $known_variants == *" ${voice#*+} "* ]] || die "$id: espeak-ng has no variant '${voice#*+}'"
   [[ $speed =~ ^[0-9]+$ && $pitch =~ ^[0-9]+$ && $amp =~ ^[0-9]+$ ]] || die "$id: speed, pitch, amplitude must be integers"
   [[ $noise == none || $noise =~ ^(white|pink|brown|babble):[0-9]+$ ]] || die "$id: noise must be none or kind:snr_db, got '$noise'"
   [[ $agitated == true || $agitated == false ]] || die "$id: agitated must be true or false"
@@ -203,6 +220,21 @@ while IFS=$'\t' read -r -a row || [[ ${#row[@]} -gt 0 ]]; do
   fi
 done <"$manifest"
 
+if $check; then
+  stale=0
+  for f in "$out"/*; do
+    cmp -s "$f" "$here/$(basename "$f")" || { echo "differs from the manifest: $(basename "$f")"; stale=1; }
+  done
+  for f in "$here"/*.wav "$here"/*.json; do
+    [[ -e $f ]] || continue
+    base=$(basename "$f")
+    [[ -n ${seen[${base%.*}]:-} ]] || { echo "not in the manifest: $base"; stale=1; }
+  done
+  ((stale == 0)) || die "fixtures are out of date: run audio-fixtures/render.sh"
+  echo "all $rendered fixture(s) match the manifest"
+  exit 0
+fi
+
 # A full run also drops files whose row was removed from the manifest.
 if (($# == 0)); then
   for f in "$here"/*.wav "$here"/*.json; do
@@ -211,4 +243,4 @@ if (($# == 0)); then
     [[ -n ${seen[${base%.*}]:-} ]] || { rm -f "$f"; echo "removed stale $base"; }
   done
 fi
-echo "rendered $rendered fixture(s) into $here"
+echo "rendered $rendered fixture(s) into $out"
