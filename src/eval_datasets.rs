@@ -128,7 +128,7 @@ fn hold_out_every_fifth(rows: Rows) -> (Rows, Rows) {
     for (text, label) in rows {
         let n = seen.entry(label.clone()).or_default();
         *n += 1;
-        if *n % 5 == 0 {
+        if n.is_multiple_of(5) {
             test.push((text, label));
         } else {
             train.push((text, label));

@@ -21,7 +21,7 @@ use crate::brain::text;
 use crate::dialplan::Dialplan;
 use rust_stemmers::{Algorithm, Stemmer};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The router's answer for one utterance.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -287,7 +287,7 @@ impl Analyzer {
             .filter(|(from, _)| !from.is_empty())
             .collect();
         // Longest phrases first so "pay my build" beats "build".
-        aliases.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        aliases.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
         Analyzer {
             stemmer: Stemmer::create(Algorithm::English),
             aliases,
@@ -715,7 +715,7 @@ fn asks_for_person(tokens: &Tokens) -> bool {
 // ---------------------------------------------------------------------------
 // Features: TF-IDF over groups of raw feature counts.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Group {
     Word,
     Bigram,
@@ -747,9 +747,11 @@ impl Group {
     }
 }
 
+/// Ordered so that sums over it (the vector norms) come out bit-identical
+/// on every run.
 #[derive(Debug, Default)]
 struct RawFeatures {
-    counts: HashMap<(Group, String), f32>,
+    counts: BTreeMap<(Group, String), f32>,
 }
 
 impl RawFeatures {
@@ -772,9 +774,7 @@ impl FeatureSpace {
         let mut index = HashMap::new();
         let mut df: Vec<u32> = Vec::new();
         for doc in docs {
-            let mut keys: Vec<&(Group, String)> = doc.counts.keys().collect();
-            keys.sort_by(|a, b| (a.0 as u8, &a.1).cmp(&(b.0 as u8, &b.1)));
-            for key in keys {
+            for key in doc.counts.keys() {
                 let next = index.len() as u32;
                 let id = *index.entry(key.clone()).or_insert(next);
                 if id as usize == df.len() {
@@ -1122,5 +1122,155 @@ impl XorShift {
             let j = (self.next() % (i as u64 + 1)) as usize;
             items.swap(i, j);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialplan::parse_dialplan;
+    use std::path::Path;
+
+    const PLAN: &str = r#"
+name = "t"
+default_queue = "general"
+queues = ["general", "billing"]
+greeting = { en = "Hello" }
+[router]
+out_of_scope = ["what is the weather", "tell me a joke", "order a pizza"]
+[[intents]]
+name = "human_agent"
+keywords = ["agent", "representative"]
+examples.en = ["talk to a person"]
+action = { type = "queue", queue = "general" }
+[[intents]]
+name = "pay_bill"
+examples.en = ["pay my bill", "I want to make a payment", "pay the bill by card", "settle my bill"]
+examples.zh = ["交话费", "我要缴费"]
+action = { type = "queue", queue = "billing" }
+[[intents]]
+name = "roaming"
+examples.en = ["roaming abroad", "using my phone overseas", "international roaming charges", "travel abroad"]
+examples.zh = ["国际漫游", "出国漫游"]
+action = { type = "queue", queue = "general" }
+"#;
+
+    fn router() -> Router {
+        Router::new(&parse_dialplan(PLAN, Path::new("t.toml")).unwrap())
+    }
+
+    fn words(text: &str) -> Tokens {
+        let analyzer = Analyzer::new(&Default::default());
+        analyzer.tokens(text)
+    }
+
+    #[test]
+    fn routes_examples_misspellings_and_chinese() {
+        let r = router();
+        assert_eq!(
+            r.classify("I'd like to pay my bill").intent.as_deref(),
+            Some("pay_bill")
+        );
+        assert_eq!(
+            r.classify("roming charges overseas").intent.as_deref(),
+            Some("roaming")
+        );
+        assert_eq!(r.classify("我想交話費").intent.as_deref(), Some("pay_bill"));
+    }
+
+    #[test]
+    fn confidences_are_probabilities_and_ranked_best_first() {
+        let r = router();
+        for text in [
+            "pay my bill",
+            "what's the weather",
+            "roaming",
+            "交话费",
+            "xyzzy",
+        ] {
+            let c = r.classify(text);
+            assert!((0.0..=1.0).contains(&c.confidence), "{text}: {c:?}");
+            assert!(c.ranked.len() <= 3);
+            assert!(
+                c.ranked.windows(2).all(|w| w[0].1 >= w[1].1),
+                "{text}: {c:?}"
+            );
+            assert_eq!(c.ranked.first().map(|r| r.1), Some(c.confidence));
+        }
+    }
+
+    #[test]
+    fn empty_and_unknown_input_is_rejected() {
+        let r = router();
+        let empty = r.classify("  ... ");
+        assert_eq!(empty.intent, None);
+        assert_eq!(empty.confidence, 0.0);
+        assert_eq!(r.classify("tell me a joke please").intent, None);
+    }
+
+    #[test]
+    fn same_dialplan_gives_same_answers() {
+        let (a, b) = (router(), router());
+        for text in ["pay my bill", "roaming", "what", "转人工"] {
+            assert_eq!(a.classify(text), b.classify(text));
+        }
+    }
+
+    #[test]
+    fn person_requests_override_the_model() {
+        let r = router();
+        for text in [
+            "can I talk to a real person about my bill",
+            "a gent",
+            "representitive",
+            "转人工",
+            "人公服务",
+        ] {
+            let c = r.classify(text);
+            assert_eq!(c.intent.as_deref(), Some("human_agent"), "{text}: {c:?}");
+            assert!(c.confidence >= PERSON_CONFIDENCE);
+        }
+    }
+
+    #[test]
+    fn person_detection_ignores_look_alikes() {
+        for text in [
+            "really bad reception at my house",
+            "hours of operation",
+            "someone stole my phone",
+            "I need someone to fix my internet",
+            "my agenda is full",
+            "the human resources department",
+        ] {
+            let expected = text.contains("human");
+            assert_eq!(asks_for_person(&words(text)), expected, "{text}");
+        }
+        for text in [
+            "let me speak to someone",
+            "customer service",
+            "live agent",
+            "I want a person",
+        ] {
+            assert!(asks_for_person(&words(text)), "{text}");
+        }
+    }
+
+    #[test]
+    fn sound_distance_forgives_recogniser_errors_only() {
+        assert!(sound_distance("roming", "roaming", 2).is_some());
+        assert!(sound_distance("representitive", "representative", 2).is_some());
+        assert!(sound_distance("bill", "will", 4).is_none());
+        assert!(sound_distance("puppy", "pay", 2).is_none());
+        assert_eq!(sound_distance("agent", "agent", 0), Some(0));
+    }
+
+    #[test]
+    fn unknown_words_are_corrected_to_known_ones() {
+        let r = router();
+        let fixed = r
+            .analyzer
+            .correct(r.analyzer.tokens("roming and paymint"), 1.0);
+        let texts: Vec<&str> = fixed.texts().collect();
+        assert_eq!(texts, vec!["roaming", "and", "payment"]);
     }
 }

@@ -152,8 +152,8 @@ fn expand_contraction(word: &str) -> Vec<String> {
     }
     // Apostrophe-less negatives: "doesnt" -> "does not".
     if !word.contains('\'') {
-        if let Some(stem) = word.strip_suffix("nt") {
-            if matches!(
+        if let Some(stem) = word.strip_suffix("nt")
+            && matches!(
                 stem,
                 "do" | "does"
                     | "did"
@@ -167,9 +167,9 @@ fn expand_contraction(word: &str) -> Vec<String> {
                     | "could"
                     | "would"
                     | "should"
-            ) {
-                return vec![stem.to_string(), "not".to_string()];
-            }
+            )
+        {
+            return vec![stem.to_string(), "not".to_string()];
         }
         return vec![word.to_string()];
     }

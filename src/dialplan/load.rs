@@ -230,10 +230,10 @@ fn add_labelled_examples(
 
 fn resolve_recordings(plan: &mut Dialplan, dir: &Path) {
     for prompt in prompts_mut(plan) {
-        if let Some(wav) = prompt.wav.as_mut() {
-            if wav.is_relative() {
-                *wav = dir.join(&*wav);
-            }
+        if let Some(wav) = prompt.wav.as_mut()
+            && wav.is_relative()
+        {
+            *wav = dir.join(&*wav);
         }
     }
 }
