@@ -16,6 +16,7 @@ pub mod brain;
 pub mod cli;
 pub mod dialplan;
 pub mod eval_datasets;
+pub mod eval_fixtures;
 pub mod media;
 pub mod models;
 pub mod runtime;
