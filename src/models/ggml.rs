@@ -250,7 +250,7 @@ pub fn token_bytes(vocabulary: &[&str]) -> Result<Vec<Vec<u8>>, GgmlError> {
         .map(|(index, token)| {
             token
                 .chars()
-                .map(|c| decode(c))
+                .map(&decode)
                 .collect::<Option<Vec<u8>>>()
                 .ok_or_else(|| GgmlError::BadToken {
                     index,
@@ -467,7 +467,7 @@ mod tests {
 
     /// Parses the tensors section back: name -> (ftype, dims, data bytes).
     fn tensors(mut b: &[u8]) -> Vec<(String, i32, Vec<i32>, Vec<u8>)> {
-        let mut int = |b: &mut &[u8]| {
+        let int = |b: &mut &[u8]| {
             let v = i32::from_le_bytes(b[..4].try_into().unwrap());
             *b = &b[4..];
             v

@@ -1,1 +1,389 @@
-//! Whisper worker pool (whisper-rs).
+//! Whisper worker pool (whisper-rs): one loaded model shared by a few
+//! decoder states, so several utterances can be transcribed at once.
+//!
+//! `transcribe` blocks the calling thread until a state is free and the
+//! utterance is done. Around the model call it skips silence, shrinks the
+//! encoder window to the utterance (the encoder otherwise always pays for
+//! 30 s), and filters Whisper's known failure modes; see `asr_guards`.
+
+use super::asr_guards::{
+    self, AudioLevel, SAMPLE_RATE, collapse_repetition, is_hallucination, strip_annotations,
+};
+use crate::brain::asr::{Language, TranscribeRequest, Transcript};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::Instant;
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperError,
+    WhisperState,
+};
+
+/// Said before the caller's words when transcribing Mandarin: a simplified
+/// Chinese sentence steers Whisper to simplified characters.
+const ZH_PROMPT: &str = "以下是普通话的句子。";
+/// Prompt tokens kept (Whisper allows half its 448-token text context).
+const MAX_PROMPT_TOKENS: usize = 200;
+/// Distinct prompts whose tokens are cached (one per dialplan state, say).
+const PROMPT_CACHE: usize = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AsrError {
+    #[error("Whisper model {0} not found (run `ivr models install`)")]
+    ModelMissing(PathBuf),
+    #[error("could not load Whisper model {path}")]
+    Load { path: PathBuf, source: WhisperError },
+    #[error("could not allocate a Whisper decoder state")]
+    State(#[source] WhisperError),
+    #[error("the loaded Whisper model is English-only and cannot transcribe {0:?}")]
+    LanguageUnsupported(Language),
+    #[error("Whisper failed on utterance {utterance}")]
+    Decode {
+        utterance: u32,
+        source: WhisperError,
+    },
+}
+
+/// How the pool runs the model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolOptions {
+    /// Utterances transcribed at once (one decoder state each).
+    pub workers: usize,
+    /// CPU threads per transcription.
+    pub threads: usize,
+    /// Shrink the encoder window to the utterance length.
+    pub trim_audio_ctx: bool,
+    /// 1 = greedy decoding; more = beam search of that width.
+    pub beam_size: usize,
+}
+
+impl Default for PoolOptions {
+    /// Sized to the machine: up to 4 threads per transcription, as many
+    /// workers as that leaves cores for.
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = cores.clamp(1, 4);
+        PoolOptions {
+            workers: (cores / threads).max(1),
+            threads,
+            trim_audio_ctx: true,
+            beam_size: 1,
+        }
+    }
+}
+
+pub struct WhisperPool {
+    ctx: WhisperContext,
+    idle: Mutex<Vec<WhisperState>>,
+    freed: Condvar,
+    options: PoolOptions,
+    /// Decoding settings per language, built once: whisper-rs leaks the
+    /// language string each time it is set, so it is set only here.
+    params_en: FullParams<'static, 'static>,
+    params_zh: FullParams<'static, 'static>,
+    prompts: Mutex<HashMap<String, Arc<Vec<i32>>>>,
+}
+
+/// What one model run produced.
+#[derive(Debug, Default)]
+struct Decoded {
+    text: String,
+    /// Mean log-probability of the text tokens.
+    avg_logprob: f32,
+    hit_token_limit: bool,
+}
+
+impl WhisperPool {
+    pub fn open(model: &Path, options: PoolOptions) -> Result<WhisperPool, AsrError> {
+        // Keep whisper.cpp's and ggml's chatter off stderr.
+        whisper_rs::install_logging_hooks();
+        if !model.is_file() {
+            return Err(AsrError::ModelMissing(model.to_path_buf()));
+        }
+        let ctx = WhisperContext::new_with_params(model, WhisperContextParameters::default())
+            .map_err(|source| AsrError::Load {
+                path: model.to_path_buf(),
+                source,
+            })?;
+        let options = PoolOptions {
+            workers: options.workers.max(1),
+            threads: options.threads.max(1),
+            beam_size: options.beam_size.max(1),
+            ..options
+        };
+        let idle = (0..options.workers)
+            .map(|_| ctx.create_state().map_err(AsrError::State))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(WhisperPool {
+            ctx,
+            idle: Mutex::new(idle),
+            freed: Condvar::new(),
+            params_en: base_params(Language::En, &options),
+            params_zh: base_params(Language::Zh, &options),
+            options,
+            prompts: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn options(&self) -> &PoolOptions {
+        &self.options
+    }
+
+    /// Whether the model can transcribe languages other than English.
+    pub fn is_multilingual(&self) -> bool {
+        self.ctx.is_multilingual()
+    }
+
+    /// Transcribes one utterance; callable from several threads at once.
+    pub fn transcribe(&self, req: &TranscribeRequest) -> Result<Transcript, AsrError> {
+        let started = Instant::now();
+        let text = self.recognise(req)?;
+        Ok(Transcript {
+            utterance: req.utterance,
+            text,
+            asr_ms: started.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+
+    fn recognise(&self, req: &TranscribeRequest) -> Result<String, AsrError> {
+        if req.language != Language::En && !self.is_multilingual() {
+            return Err(AsrError::LanguageUnsupported(req.language));
+        }
+        let level = AudioLevel::measure(&req.pcm_16k);
+        if level.is_silence() {
+            return Ok(String::new());
+        }
+        // whisper.cpp skips anything under 100 ms; pad short clips with silence.
+        let mut pcm = req.pcm_16k.clone();
+        if pcm.len() < SAMPLE_RATE {
+            pcm.resize(SAMPLE_RATE, 0.0);
+        }
+
+        let full_ctx = usize::try_from(self.ctx.model_n_audio_ctx()).unwrap_or(1500);
+        let trimmed = self
+            .options
+            .trim_audio_ctx
+            .then(|| asr_guards::trimmed_audio_ctx(level.duration_s, full_ctx))
+            .flatten();
+
+        let mut state = self.checkout();
+        let mut out = self.decode(state.get(), req, &pcm, trimmed, level.duration_s)?;
+        let mut no_speech_prob = self.no_speech_prob(state.get(), req.utterance)?;
+        let runaway = out.hit_token_limit || collapse_repetition(&out.text).1;
+        if trimmed.is_some() && runaway && no_speech_prob <= asr_guards::NO_SPEECH {
+            // A shortened window can make Whisper loop: redo with the full one.
+            tracing::debug!(utterance = req.utterance, text = %out.text, "retrying with full window");
+            out = self.decode(state.get(), req, &pcm, None, level.duration_s)?;
+            no_speech_prob = self.no_speech_prob(state.get(), req.utterance)?;
+        }
+        drop(state);
+        tracing::debug!(
+            utterance = req.utterance,
+            text = %out.text,
+            no_speech_prob,
+            avg_logprob = out.avg_logprob,
+            audio_ctx = trimmed,
+            "whisper result"
+        );
+
+        if asr_guards::is_no_speech(no_speech_prob, out.avg_logprob) {
+            tracing::debug!(utterance = req.utterance, text = %out.text, "no speech");
+            return Ok(String::new());
+        }
+        let text = strip_annotations(&collapse_repetition(&out.text).0);
+        if is_hallucination(&text, &level, no_speech_prob) {
+            tracing::debug!(utterance = req.utterance, %text, "dropped likely hallucination");
+            return Ok(String::new());
+        }
+        Ok(asr_guards::to_simplified(&text, req.language))
+    }
+
+    fn decode(
+        &self,
+        state: &mut WhisperState,
+        req: &TranscribeRequest,
+        pcm: &[f32],
+        audio_ctx: Option<usize>,
+        duration_s: f32,
+    ) -> Result<Decoded, AsrError> {
+        let prompt = self.prompt_tokens(&req.prompt, req.language);
+        let limit = asr_guards::max_tokens(duration_s);
+        let mut params = match req.language {
+            Language::En => self.params_en.clone(),
+            Language::Zh => self.params_zh.clone(),
+        };
+        params.set_tokens(&prompt);
+        params.set_audio_ctx(audio_ctx.unwrap_or(0) as i32);
+        params.set_max_tokens(limit as i32);
+
+        let failed = |source| AsrError::Decode {
+            utterance: req.utterance,
+            source,
+        };
+        state.full(params, pcm).map_err(failed)?;
+
+        let eot = self.ctx.token_eot();
+        let mut text = String::new();
+        let mut logprobs = Vec::new();
+        for segment in state.as_iter() {
+            text.push_str(&segment.to_str_lossy().map_err(failed)?);
+            logprobs.extend(
+                (0..segment.n_tokens())
+                    .filter_map(|i| segment.get_token(i))
+                    .filter(|t| t.token_id() < eot)
+                    .map(|t| t.token_data().plog),
+            );
+        }
+        Ok(Decoded {
+            text: text.trim().to_string(),
+            avg_logprob: logprobs.iter().sum::<f32>() / logprobs.len().max(1) as f32,
+            hit_token_limit: logprobs.len() >= limit,
+        })
+    }
+
+    /// Probability of Whisper's no-speech token right after start-of-
+    /// transcript, on the audio last encoded by `state`. This is where the
+    /// model was trained to predict it; whisper.cpp reports it after the
+    /// whole prompt instead, where it stays near zero without timestamps.
+    fn no_speech_prob(&self, state: &mut WhisperState, utterance: u32) -> Result<f32, AsrError> {
+        let failed = |source| AsrError::Decode { utterance, source };
+        state
+            .decode(&[self.ctx.token_sot()], 0, self.options.threads)
+            .map_err(failed)?;
+        let logits = state.get_logits().map_err(failed)?;
+        let Some(&nosp) = logits.get(self.ctx.token_nosp() as usize) else {
+            return Ok(0.0);
+        };
+        let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let total: f32 = logits.iter().map(|&l| (l - max).exp()).sum();
+        Ok((nosp - max).exp() / total)
+    }
+
+    /// The bias prompt as tokens, cached: whisper.cpp's tokenizer is slow.
+    fn prompt_tokens(&self, prompt: &str, language: Language) -> Arc<Vec<i32>> {
+        let prompt = prompt.replace('\0', " ");
+        let text = match language {
+            Language::Zh => format!("{ZH_PROMPT}{prompt}"),
+            Language::En => prompt.trim().to_string(),
+        };
+        let mut cache = self.prompts.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(tokens) = cache.get(&text) {
+            return tokens.clone();
+        }
+        // Every token covers at least one byte, so `len + 1` always fits.
+        let mut tokens = if text.is_empty() {
+            Vec::new()
+        } else {
+            self.ctx.tokenize(&text, text.len() + 1).unwrap_or_default()
+        };
+        if tokens.len() > MAX_PROMPT_TOKENS {
+            tokens.drain(..tokens.len() - MAX_PROMPT_TOKENS);
+        }
+        if cache.len() >= PROMPT_CACHE {
+            cache.clear();
+        }
+        let tokens = Arc::new(tokens);
+        cache.insert(text, tokens.clone());
+        tokens
+    }
+
+    /// Waits for an idle decoder state; it goes back when the guard drops.
+    fn checkout(&self) -> Checkout<'_> {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(state) = idle.pop() {
+                return Checkout {
+                    pool: self,
+                    state: Some(state),
+                };
+            }
+            idle = self
+                .freed
+                .wait(idle)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+struct Checkout<'p> {
+    pool: &'p WhisperPool,
+    state: Option<WhisperState>,
+}
+
+impl Checkout<'_> {
+    fn get(&mut self) -> &mut WhisperState {
+        self.state.as_mut().expect("state is held until drop")
+    }
+}
+
+impl Drop for Checkout<'_> {
+    fn drop(&mut self) {
+        if let Some(state) = self.state.take() {
+            let mut idle = self
+                .pool
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            idle.push(state);
+            self.pool.freed.notify_one();
+        }
+    }
+}
+
+/// Decoding settings shared by every call in one language.
+fn base_params(language: Language, options: &PoolOptions) -> FullParams<'static, 'static> {
+    let strategy = match options.beam_size {
+        1 => SamplingStrategy::Greedy { best_of: 1 },
+        n => SamplingStrategy::BeamSearch {
+            beam_size: n as i32,
+            patience: -1.0,
+        },
+    };
+    let mut p = FullParams::new(strategy);
+    p.set_language(Some(language.code()));
+    p.set_n_threads(options.threads as i32);
+    p.set_translate(false);
+    p.set_no_context(true);
+    p.set_no_timestamps(true);
+    p.set_single_segment(true);
+    p.set_print_special(false);
+    p.set_print_progress(false);
+    p.set_print_realtime(false);
+    p.set_print_timestamps(false);
+    p.set_suppress_blank(true);
+    p.set_suppress_nst(true);
+    // No temperature fallback: it multiplies the worst-case latency and
+    // adds sampling noise; runaway output is handled by the retry above.
+    p.set_temperature(0.0);
+    p.set_temperature_inc(0.0);
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_model_is_a_clear_error() {
+        let err = WhisperPool::open(Path::new("/nonexistent/ggml.bin"), PoolOptions::default());
+        assert!(matches!(err, Err(AsrError::ModelMissing(_))));
+    }
+
+    #[test]
+    fn garbage_model_file_is_a_load_error() {
+        let path = std::env::temp_dir().join(format!("ivr-not-a-model-{}.bin", std::process::id()));
+        std::fs::write(&path, b"definitely not ggml").unwrap();
+        let err = WhisperPool::open(&path, PoolOptions::default());
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(err, Err(AsrError::Load { .. })));
+    }
+
+    #[test]
+    fn default_options_fit_the_machine() {
+        let o = PoolOptions::default();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert!(o.workers >= 1 && o.threads >= 1);
+        assert!(o.workers * o.threads <= cores.max(1));
+        assert_eq!(o.beam_size, 1);
+    }
+}

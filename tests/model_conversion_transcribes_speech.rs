@@ -1,0 +1,32 @@
+//! The tiny.en CTranslate2 wheel, converted to ggml by `ivr models install`,
+//! loads in whisper.cpp and transcribes clean English speech.
+
+#[path = "common/model.rs"]
+mod model;
+
+use ivr::brain::asr::{Language, TranscribeRequest};
+use ivr::runtime::whisper::{PoolOptions, WhisperPool};
+
+#[test]
+fn converted_tiny_en_transcribes_an_english_sentence() {
+    let path = model::install_model("tiny.en");
+    let options = PoolOptions {
+        workers: 1,
+        threads: 2,
+        ..PoolOptions::default()
+    };
+    let pool = WhisperPool::open(&path, options).expect("converted model loads");
+
+    let sentence = "I would like to check the balance of my savings account";
+    let request = TranscribeRequest {
+        utterance: 7,
+        pcm_16k: model::speak("en-us", sentence),
+        language: Language::En,
+        prompt: String::new(),
+    };
+    let transcript = pool.transcribe(&request).expect("transcribes");
+
+    assert_eq!(transcript.utterance, 7);
+    let wer = model::word_error_rate(sentence, &transcript.text);
+    assert!(wer <= 0.2, "heard {:?} (WER {wer:.2})", transcript.text);
+}
