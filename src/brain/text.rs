@@ -136,6 +136,15 @@ fn expand_contraction(word: &str) -> Vec<String> {
         "ain't" => Some(&["is", "not"]),
         "shan't" => Some(&["shall", "not"]),
         "let's" => Some(&["let", "us"]),
+        // Spoken forms the recogniser writes as they sound.
+        "wanna" => Some(&["want", "to"]),
+        "gonna" => Some(&["going", "to"]),
+        "gotta" => Some(&["got", "to"]),
+        "outta" => Some(&["out", "of"]),
+        "lemme" => Some(&["let", "me"]),
+        "gimme" => Some(&["give", "me"]),
+        "kinda" => Some(&["kind", "of"]),
+        "dunno" => Some(&["do", "not", "know"]),
         "im" => Some(&["i", "am"]),
         "ive" => Some(&["i", "have"]),
         "youre" => Some(&["you", "are"]),
@@ -370,6 +379,10 @@ mod tests {
             "i am sure it does not work and i can not pay"
         );
         assert_eq!(normalize("my phone’s screen"), "my phone screen");
+        assert_eq!(
+            normalize("I wanna pay, gonna be late"),
+            "i want to pay going to be late"
+        );
     }
 
     #[test]

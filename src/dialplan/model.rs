@@ -293,8 +293,15 @@ impl Dialplan {
     }
 }
 
+/// At most `max` characters, cut after a whole word or phrase.
 fn truncate_chars(text: &str, max: usize) -> String {
-    text.chars().take(max).collect()
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max).collect();
+    let separators = [',', '、', '，', ' '];
+    let boundary = cut.rfind(separators).unwrap_or(cut.len());
+    cut[..boundary].trim_end_matches(separators).to_string()
 }
 
 fn all_languages() -> Vec<Language> {
@@ -394,6 +401,15 @@ mod tests {
         assert!(en.starts_with("balance, roaming, word0, credit"), "{en}");
         assert!(en.chars().count() <= VOCABULARY_MAX_CHARS);
         assert_eq!(plan.vocabulary_prompt(Language::Zh), "余额、漫游");
+    }
+
+    #[test]
+    fn explicit_vocabulary_is_cut_at_a_word() {
+        let mut plan = dialplan(vec![intent("a", &["x"])]);
+        plan.vocabulary.en = Some("balance, ".repeat(30));
+        let prompt = plan.vocabulary_prompt(Language::En);
+        assert!(prompt.chars().count() <= VOCABULARY_MAX_CHARS);
+        assert!(prompt.ends_with("balance"), "{prompt}");
     }
 
     #[test]
