@@ -108,32 +108,22 @@ pub fn dialplan_from_examples(
     language: Language,
     rows: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Dialplan, DialplanError> {
-    let source = format!(
-        "name = {name:?}\ndefault_queue = \"general\"\nqueues = [\"general\"]\ngreeting = {{ en = \"Hello.\", zh = \"您好。\" }}\n"
-    );
-    let origin = PathBuf::from(format!("<{name}>"));
-    let mut plan = parse_dialplan_unvalidated(&source, &origin)?;
-    plan.language = language;
+    let mut plan = Dialplan::empty(name, language);
     add_labelled_examples(&mut plan, rows, language);
     validate(&plan).map_err(|problem| DialplanError::Invalid {
-        path: origin,
+        path: PathBuf::from(format!("<{name}>")),
         problem,
     })?;
     Ok(plan)
 }
 
-fn parse_dialplan_unvalidated(source: &str, path: &Path) -> Result<Dialplan, DialplanError> {
-    toml::from_str(source).map_err(|e| DialplanError::Toml {
-        path: path.to_path_buf(),
-        line: 1,
-        column: 1,
-        message: e.message().to_string(),
-    })
-}
-
 /// 1-based line and column of a byte offset.
 fn line_column(source: &str, offset: usize) -> (usize, usize) {
-    let before = &source[..offset.min(source.len())];
+    let mut end = offset.min(source.len());
+    while !source.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &source[..end];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, column)
@@ -445,5 +435,6 @@ prompt = { en = "Your balance is on the app.", zh = "请在应用里查看余额
     fn line_column_counts_from_one() {
         assert_eq!(line_column("ab\ncd", 4), (2, 2));
         assert_eq!(line_column("", 0), (1, 1));
+        assert_eq!(line_column("é\nx", 1), (1, 1));
     }
 }

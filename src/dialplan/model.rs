@@ -216,6 +216,26 @@ impl Intent {
 const VOCABULARY_MAX_CHARS: usize = 200;
 
 impl Dialplan {
+    /// A dialplan with one `general` queue, default prompts and no intents
+    /// yet (datasets fill it with intents of their own).
+    pub fn empty(name: &str, language: Language) -> Dialplan {
+        Dialplan {
+            name: name.to_string(),
+            language,
+            languages: all_languages(),
+            agitation_threshold: default_agitation_threshold(),
+            default_queue: "general".to_string(),
+            max_attempts: default_max_attempts(),
+            queues: vec!["general".to_string()],
+            greeting: Prompt::new("Hello, how can I help?", "您好，请问有什么可以帮您？"),
+            prompts: Prompts::default(),
+            vocabulary: Prompt::default(),
+            intents: Vec::new(),
+            examples_csv: Vec::new(),
+            router: RouterConfig::default(),
+        }
+    }
+
     pub fn intent(&self, name: &str) -> Option<&Intent> {
         self.intents.iter().find(|i| i.name == name)
     }
@@ -362,19 +382,8 @@ mod tests {
 
     fn dialplan(intents: Vec<Intent>) -> Dialplan {
         Dialplan {
-            name: "t".into(),
-            language: Language::En,
-            languages: all_languages(),
-            agitation_threshold: 0.6,
-            default_queue: "general".into(),
-            max_attempts: 2,
-            queues: vec!["general".into()],
-            greeting: Prompt::new("hi", "你好"),
-            prompts: Prompts::default(),
-            vocabulary: Prompt::default(),
             intents,
-            examples_csv: vec![],
-            router: RouterConfig::default(),
+            ..Dialplan::empty("t", Language::En)
         }
     }
 
