@@ -251,10 +251,20 @@ pub fn is_hallucination(text: &str, level: &AudioLevel, no_speech_prob: f32) -> 
     stock && (level.is_weak() || no_speech_prob > NO_SPEECH_SUSPECT)
 }
 
-/// Chinese output in simplified characters.
+/// Chinese output in simplified characters, with full-width letters and
+/// digits (which Whisper sometimes emits in Chinese text) made ASCII so
+/// later number and keyword matching sees one spelling.
 pub fn to_simplified(text: &str, language: Language) -> String {
     match language {
-        Language::Zh => fast2s::convert(text),
+        Language::Zh => fast2s::convert(text)
+            .chars()
+            .map(|c| match c {
+                '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' => {
+                    char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c)
+                }
+                _ => c,
+            })
+            .collect(),
         Language::En => text.to_string(),
     }
 }
@@ -376,5 +386,6 @@ mod tests {
             "我想查询我的账户余额"
         );
         assert_eq!(to_simplified("Thank you", Language::En), "Thank you");
+        assert_eq!(to_simplified("尾号４５６Ａ，好", Language::Zh), "尾号456A，好");
     }
 }
