@@ -33,7 +33,17 @@ fn converted_base_transcribes_mandarin_in_simplified_characters() {
     // characters right, in Chinese script, not a perfect transcript.
     let cer = model::char_error_rate(sentence, &heard);
     assert!(cer <= 0.5, "heard {heard:?} (CER {cer:.2})");
-    let han = heard.chars().filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c)).count();
-    assert!(han * 2 >= heard.chars().count(), "not Chinese script: {heard:?}");
-    assert_eq!(fast2s::convert(&heard), heard, "traditional characters in {heard:?}");
+    let han = heard
+        .chars()
+        .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
+        .count();
+    assert!(
+        han * 2 >= heard.chars().count(),
+        "not Chinese script: {heard:?}"
+    );
+    assert_eq!(
+        fast2s::convert(&heard),
+        heard,
+        "traditional characters in {heard:?}"
+    );
 }

@@ -386,6 +386,9 @@ mod tests {
             "我想查询我的账户余额"
         );
         assert_eq!(to_simplified("Thank you", Language::En), "Thank you");
-        assert_eq!(to_simplified("尾号４５６Ａ，好", Language::Zh), "尾号456A，好");
+        assert_eq!(
+            to_simplified("尾号４５６Ａ，好", Language::Zh),
+            "尾号456A，好"
+        );
     }
 }

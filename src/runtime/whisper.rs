@@ -190,12 +190,13 @@ impl WhisperPool {
             tracing::debug!(utterance = req.utterance, text = %out.text, "no speech");
             return Ok(String::new());
         }
-        let text = strip_annotations(&collapse_repetition(&out.text).0);
+        let text = asr_guards::to_simplified(&out.text, req.language);
+        let text = strip_annotations(&collapse_repetition(&text).0);
         if is_hallucination(&text, &level, no_speech_prob) {
             tracing::debug!(utterance = req.utterance, %text, "dropped likely hallucination");
             return Ok(String::new());
         }
-        Ok(asr_guards::to_simplified(&text, req.language))
+        Ok(text)
     }
 
     fn decode(
