@@ -1,3 +1,4 @@
+use std::io::Write;
 use std::path::PathBuf;
 
 use serde_json::json;
@@ -34,12 +35,16 @@ pub struct BrainArgs {
 pub fn run(args: Args) -> CliResult {
     let brain = Brain::load(&args.brain.options()?)?;
     let report = brain.replay_file(&args.file)?;
-    if args.json {
-        print_json(&report);
+    let result = if args.json {
+        print_json(&report)
     } else {
-        print_readable(&report);
+        print_readable(&report)
+    };
+    match result {
+        // A reader that stopped early (`| head`) is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
     }
-    Ok(())
 }
 
 impl BrainArgs {
@@ -70,6 +75,8 @@ pub fn utterance_json(u: &crate::session::UtteranceReport) -> serde_json::Value 
         "confidence": round3(u.confidence),
         "agitation": round3(u.agitation),
         "reasons": u.reasons,
+        "slots": u.slots,
+        "prosody": u.prosody,
     })
 }
 
@@ -91,22 +98,26 @@ fn round3(x: f32) -> f64 {
     (x as f64 * 1000.0).round() / 1000.0
 }
 
-fn print_json(report: &ReplayReport) {
+fn print_json(report: &ReplayReport) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
     for u in &report.utterances {
-        println!("{}", utterance_json(u));
+        writeln!(out, "{}", utterance_json(u))?;
     }
-    println!("{}", decision_json(report));
+    writeln!(out, "{}", decision_json(report))
 }
 
-fn print_readable(report: &ReplayReport) {
+fn print_readable(report: &ReplayReport) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
     for u in &report.utterances {
-        println!(
+        writeln!(
+            out,
             "[{:>6.2}s - {:>6.2}s] \"{}\"",
             u.start_ms as f64 / 1000.0,
             u.end_ms as f64 / 1000.0,
             u.text
-        );
-        println!(
+        )?;
+        writeln!(
+            out,
             "    intent {} ({:.2}), agitation {:.2}{}",
             u.intent.as_deref().unwrap_or("out of scope"),
             u.confidence,
@@ -116,7 +127,7 @@ fn print_readable(report: &ReplayReport) {
             } else {
                 format!(": {}", u.reasons.join("; "))
             }
-        );
+        )?;
     }
     let d = &report.decision;
     let route = match d.route.kind {
@@ -124,7 +135,8 @@ fn print_readable(report: &ReplayReport) {
         crate::session::RouteKind::Queue => "queue",
         crate::session::RouteKind::Clarify => "ask again",
     };
-    println!(
+    writeln!(
+        out,
         "decision: {route}{} (intent {}, {:?}){}",
         d.route
             .target
@@ -134,6 +146,6 @@ fn print_readable(report: &ReplayReport) {
         d.intent.as_deref().unwrap_or("none"),
         d.reason,
         if d.agitated { ", caller agitated" } else { "" }
-    );
-    println!("summary: {}", d.summary.sentence);
+    )?;
+    writeln!(out, "summary: {}", d.summary.sentence)
 }
