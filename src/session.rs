@@ -285,9 +285,10 @@ impl Session {
         };
         self.turns.push(report.clone());
         self.outputs.push_back(Output::Utterance(report));
-        if self.handed_off {
+        if self.handed_off && !self.corrects_routing(&class) {
             self.refresh_handoff(t.utterance);
         } else {
+            self.handed_off = false;
             self.route(t.utterance, &class, &agitation);
         }
     }
@@ -388,6 +389,20 @@ impl Session {
         };
         self.last = Some(decision.clone());
         self.outputs.push_back(Output::Decision(decision));
+    }
+
+    /// A caller queued only because of what the router understood who then
+    /// clearly asks for something else ("actually, I want to pay my bill") is
+    /// re-routed rather than left in the wrong queue. Calls queued because
+    /// the caller asked for a person, was agitated or was not understood stay.
+    fn corrects_routing(&self, class: &Classification) -> bool {
+        let Some(last) = &self.last else {
+            return false;
+        };
+        last.reason == DecisionReason::Understood
+            && class.intent.is_some()
+            && class.intent != last.intent
+            && class.intent.as_deref() != Some(HUMAN_AGENT)
     }
 
     fn is_agitated(&self) -> bool {

@@ -136,10 +136,27 @@ fn key(unit: &str) -> String {
 
 /// Most times an n-gram may repeat back to back before it is a runaway loop.
 const MAX_REPEATS: usize = 3;
-const MAX_NGRAM: usize = 8;
+const MAX_NGRAM: usize = 16;
+/// A whole clause said twice back to back ("I want to cancel my service. I
+/// want to cancel my service.") is Whisper looping, not the caller: people
+/// repeat a demand with variation ("cancel it, cancel my account"), and the
+/// repetition the agitation detector cares about spans utterances.
+const LONG_NGRAM_WORDS: usize = 5;
+const LONG_NGRAM_CJK: usize = 8;
 
-/// Collapses any n-gram repeated more than three times in a row to one
-/// copy. Returns the cleaned text and whether anything was collapsed.
+fn loops(gram: &[String], copies: usize) -> bool {
+    let cjk = gram.iter().all(|k| k.chars().all(is_cjk));
+    let long = if cjk {
+        LONG_NGRAM_CJK
+    } else {
+        LONG_NGRAM_WORDS
+    };
+    copies > MAX_REPEATS || (copies >= 2 && gram.len() >= long)
+}
+
+/// Collapses any n-gram repeated more than three times in a row, or a clause
+/// repeated twice, to one copy. Returns the cleaned text and whether anything
+/// was collapsed.
 pub fn collapse_repetition(text: &str) -> (String, bool) {
     let units = units(text);
     let keys: Vec<String> = units.iter().map(|u| key(u.text)).collect();
@@ -155,7 +172,7 @@ pub fn collapse_repetition(text: &str) -> (String, bool) {
             let copies = (0..)
                 .take_while(|c| keys.get(i + c * n..i + (c + 1) * n) == Some(gram))
                 .count();
-            (copies > MAX_REPEATS).then_some((n, copies))
+            loops(gram, copies).then_some((n, copies))
         });
         match run {
             Some((n, copies)) => {
@@ -327,6 +344,13 @@ mod tests {
         assert_eq!((text.as_str(), hit), ("check my balance. please", true));
         let (text, hit) = collapse_repetition("我想查询余额余额余额余额余额");
         assert_eq!((text.as_str(), hit), ("我想查询余额", true));
+        let (text, hit) = collapse_repetition(
+            "I want to cancel my service. I want to cancel my service. Are you listening?",
+        );
+        assert_eq!(
+            (text.as_str(), hit),
+            ("I want to cancel my service. Are you listening?", true)
+        );
     }
 
     #[test]
@@ -334,6 +358,8 @@ mod tests {
         for t in [
             "no no no",
             "yes please",
+            "cancel it, cancel it now",
+            "I want a person, I want a person",
             "我想查询我的账户余额",
             "press 1 2 3",
             "",
