@@ -63,7 +63,7 @@ const ANGER: &[&str] = &[
     "had enough",
     "done with you people",
     "done with you",
-    "this is a joke",
+    "is a joke",
     "what a joke",
     "waste of time",
     "nightmare",
