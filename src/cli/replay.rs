@@ -30,6 +30,9 @@ pub struct BrainArgs {
     pub language: Option<String>,
     #[arg(long, default_value = "models")]
     pub models_dir: PathBuf,
+    /// Whisper beam width (1 = greedy, the default: fastest).
+    #[arg(long, default_value_t = 1)]
+    pub beam_size: usize,
 }
 
 pub fn run(args: Args) -> CliResult {
@@ -61,6 +64,7 @@ impl BrainArgs {
             model: self.model.clone(),
             language,
             models_dir: self.models_dir.clone(),
+            beam_size: self.beam_size,
         })
     }
 }

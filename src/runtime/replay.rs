@@ -39,6 +39,8 @@ pub struct BrainOptions {
     /// Recognition language; `None` takes the dialplan's.
     pub language: Option<Language>,
     pub models_dir: PathBuf,
+    /// Whisper beam width; 1 is greedy.
+    pub beam_size: usize,
 }
 
 /// The model a language needs when none is named: tiny.en is English only.
@@ -89,7 +91,13 @@ impl Brain {
                 path: path.display().to_string(),
             });
         }
-        let pool = WhisperPool::open(&path, PoolOptions::default())?;
+        let pool = WhisperPool::open(
+            &path,
+            PoolOptions {
+                beam_size: opts.beam_size.max(1),
+                ..PoolOptions::default()
+            },
+        )?;
         Ok(Brain {
             router: Arc::new(Router::new(&dialplan)),
             dialplan: Arc::new(dialplan),

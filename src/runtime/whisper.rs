@@ -58,11 +58,18 @@ pub struct PoolOptions {
 }
 
 impl Default for PoolOptions {
-    /// Sized to the machine: up to 4 threads per transcription, as many
-    /// workers as that leaves cores for.
+    /// One single-threaded worker per core. ggml's threads spin-wait on each
+    /// other at every graph node: when another call or process holds a core,
+    /// a 2-thread transcription measured 10x slower (90% of the time in
+    /// `ggml_barrier`). Single-threaded workers never wait on each other, so
+    /// calls degrade gracefully under load; `IVR_ASR_THREADS` overrides it.
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let threads = cores.clamp(1, 4);
+        let threads = std::env::var("IVR_ASR_THREADS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(1)
+            .clamp(1, cores);
         PoolOptions {
             workers: (cores / threads).max(1),
             threads,

@@ -31,6 +31,7 @@ pub fn brain(language: Language) -> Arc<Brain> {
             model: None,
             language: Some(language),
             models_dir: repo().join("models"),
+            beam_size: 1,
         };
         Arc::new(
             Brain::load(&opts).unwrap_or_else(|e| {
