@@ -20,6 +20,10 @@ use crate::media::prosody::{self, ProsodyFeatures};
 use crate::media::resample::Upsampler;
 use crate::media::vad::{Endpointer, VadConfig, VadEvent};
 
+/// How sure the router must be before a later utterance moves a caller out
+/// of the queue they were put in: a stray fragment must not do it.
+const REROUTE_CONFIDENCE: f32 = 0.8;
+
 /// The intent a request for a person is routed as.
 pub const HUMAN_AGENT: &str = "human_agent";
 
@@ -400,6 +404,7 @@ impl Session {
             return false;
         };
         last.reason == DecisionReason::Understood
+            && class.confidence >= REROUTE_CONFIDENCE
             && class.intent.is_some()
             && class.intent != last.intent
             && class.intent.as_deref() != Some(HUMAN_AGENT)
