@@ -46,6 +46,7 @@ fn each_new_cue_registers_on_its_own() {
         ),
         ("说了多少遍了，网还是断", "impatient"),
         ("你们这些人到底管不管", "blaming"),
+        ("给我马上退钱", "demands it right now"),
     ];
     for (text, head) in cases {
         let a = first_utterance(text, &calm_voice());

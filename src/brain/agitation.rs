@@ -259,7 +259,8 @@ const PERSON: &[&str] = &[
 ];
 
 /// Verbs that open a command to the hotline ("cancel it", "get me a
-/// person"). Only used at the start of a clause.
+/// person"; 转人工 "put me through", 给我 "give me"). Only used at the
+/// start of a clause.
 const REQUEST_VERBS: &[&str] = &[
     "cancel",
     "block",
@@ -284,6 +285,9 @@ const REQUEST_VERBS: &[&str] = &[
     "remove",
     "end",
     "answer",
+    "转",
+    "给我",
+    "取消",
 ];
 
 /// Words that may stand between a clause start and its command ("and get me
@@ -291,7 +295,18 @@ const REQUEST_VERBS: &[&str] = &[
 const CLAUSE_LEADERS: &[&str] = &["and", "then", "just", "so", "now", "but"];
 
 /// "Right now": a command with one of these in its clause is urgent.
-const URGENT_WORDS: &[&str] = &["now", "immediately", "asap", "instantly"];
+const URGENT_WORDS: &[&str] = &[
+    "now",
+    "immediately",
+    "asap",
+    "instantly",
+    "at once",
+    "马上",
+    "立刻",
+    "立即",
+    "现在就",
+    "赶紧",
+];
 
 /// Politeness: a caller who says "please" or "could you" is asking, not
 /// demanding. Angry callers drop these.
@@ -398,9 +413,8 @@ pub struct AgitationConfig {
     /// between the two.
     pub loud_dbfs: (f32, f32),
     /// Median pitch (Hz) of a typical calm female voice, and of a clearly
-    /// raised one, for callers without a baseline. Voices below
-    /// [`LIKELY_MALE_BELOW_HZ`] are judged on the same scale moved down to
-    /// male norms.
+    /// raised one, for callers without a baseline. Voices below 165 Hz
+    /// (likely male) are judged on the same scale moved down to male norms.
     pub high_pitch_hz: (f32, f32),
     /// Syllables per second of typical calm speech, and of clearly fast
     /// speech, for callers without a baseline.
@@ -434,7 +448,7 @@ impl Default for AgitationConfig {
 
 /// Below this median F0 a voice is most likely male (adult male speech
 /// rarely goes above it when calm, adult female speech rarely below).
-pub const LIKELY_MALE_BELOW_HZ: f32 = 165.0;
+const LIKELY_MALE_BELOW_HZ: f32 = 165.0;
 
 /// Typical male F0 as a share of typical female F0 (115 Hz / 210 Hz).
 const MALE_PITCH_RATIO: f32 = 115.0 / 210.0;
@@ -1057,7 +1071,7 @@ impl Words {
     /// Verbs in `claimed` already count for another cue.
     fn commands(&self, claimed: &[bool]) -> Vec<usize> {
         (0..self.tokens.len())
-            .filter(|&i| REQUEST_VERBS.contains(&self.tokens[i].as_str()) && !claimed[i])
+            .filter(|&i| !claimed[i] && self.any_at(REQUEST_VERBS, i))
             .filter(|&i| {
                 let mut start = i;
                 while start > 0
@@ -1071,6 +1085,12 @@ impl Words {
             .collect()
     }
 
+    /// Whether a term of `list` starts exactly at token `i`.
+    fn any_at(&self, list: &[&str], i: usize) -> bool {
+        list.iter()
+            .any(|term| self.matches_at(&parts(term), i, Slips::Exact))
+    }
+
     /// The tokens of `i`'s clause from `i` on.
     fn clause_from(&self, i: usize) -> std::ops::Range<usize> {
         let end = (i..self.tokens.len())
@@ -1079,8 +1099,17 @@ impl Words {
         i..end
     }
 
+    /// The tokens of `range` as text: words spaced, Chinese characters not.
     fn text(&self, range: std::ops::Range<usize>) -> String {
-        self.tokens[range].join(" ")
+        let mut out = String::new();
+        for (k, token) in self.tokens[range].iter().enumerate() {
+            let cjk = token.chars().any(is_cjk);
+            if k > 0 && !(cjk && out.chars().next_back().is_some_and(is_cjk)) {
+                out.push(' ');
+            }
+            out.push_str(token);
+        }
+        out
     }
 
     /// A command that will not wait ("cancel it right now"), unless asked
@@ -1091,9 +1120,12 @@ impl Words {
         }
         self.commands(claimed).into_iter().find_map(|i| {
             let range = self.clause_from(i);
-            let clause = &self.tokens[range.clone()];
-            let urgent = clause.iter().any(|w| URGENT_WORDS.contains(&w.as_str()))
-                || clause.windows(2).any(|w| w[0] == "at" && w[1] == "once");
+            let urgent = range.clone().any(|j| {
+                URGENT_WORDS.iter().any(|u| {
+                    let parts = parts(u);
+                    j + parts.len() <= range.end && self.matches_at(&parts, j, Slips::Exact)
+                })
+            });
             urgent.then_some(range)
         })
     }
@@ -1211,12 +1243,7 @@ impl<'w> Matcher<'w> {
             });
             if let Some(i) = hit {
                 self.used[i..i + n].iter_mut().for_each(|u| *u = true);
-                let sep = if parts.iter().any(|p| p.chars().any(is_cjk)) {
-                    ""
-                } else {
-                    " "
-                };
-                found.push(self.words.tokens[i..i + n].join(sep));
+                found.push(self.words.text(i..i + n));
             }
         }
         found
@@ -1395,6 +1422,18 @@ mod tests {
         assert_eq!(w.commands(&none), [0, 5]);
         let w = Words::new("I want to cancel my plan");
         assert!(w.commands(&vec![false; w.tokens.len()]).is_empty());
+    }
+
+    #[test]
+    fn chinese_commands_open_a_clause_too() {
+        let w = Words::new("转人工，马上给我转人工");
+        let none = vec![false; w.tokens.len()];
+        assert_eq!(w.commands(&none), [0]);
+        assert_eq!(w.curt_command(&none), Some("转人工".to_string()));
+        let w = Words::new("给我马上退钱");
+        assert_eq!(w.urgent_command(&vec![false; w.tokens.len()]), Some(0..6));
+        let w = Words::new("请帮我转人工");
+        assert!(w.curt_command(&vec![false; w.tokens.len()]).is_none());
     }
 
     #[test]
