@@ -24,7 +24,7 @@ use crate::brain::text;
 use crate::dialplan::Dialplan;
 use rust_stemmers::{Algorithm, Stemmer};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The router's answer for one utterance.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -48,6 +48,7 @@ pub struct Router {
     space: FeatureSpace,
     model: LogisticRegression,
     neighbours: Neighbours,
+    evidence: Evidence,
     calibrator: Calibrator,
     /// Class names; the out-of-scope class (if any) is last.
     classes: Vec<String>,
@@ -80,6 +81,8 @@ struct Tuning {
     folds: usize,
     /// Assumed share of out-of-scope callers (relative to in-scope ones).
     unseen_share: f32,
+    /// Assumed share of badly garbled transcripts.
+    garbled_share: f32,
     longest_char_gram: usize,
 }
 
@@ -99,6 +102,7 @@ impl Default for Tuning {
             l2: 1e-5,
             folds: 3,
             unseen_share: 0.2,
+            garbled_share: 0.2,
             longest_char_gram: 4,
         }
     }
@@ -130,10 +134,26 @@ impl Router {
         let raw: Vec<RawFeatures> = docs.iter().map(|(t, _)| analyzer.features(t)).collect();
         let space = FeatureSpace::fit(&raw);
         let vectors: Vec<SparseVec> = raw.iter().map(|r| space.vectorize(r, &tuning)).collect();
+        let terms: Vec<Vec<Term>> = raw.iter().map(|r| space.terms(r)).collect();
         let labels: Vec<usize> = docs.iter().map(|(_, c)| *c).collect();
+        let garbled = |every: usize| -> Vec<Option<(SparseVec, Vec<Term>)>> {
+            docs.iter()
+                .map(|(t, _)| {
+                    let raw = analyzer.features(&analyzer.garble(t, every)?);
+                    Some((space.vectorize(&raw, &tuning), space.terms(&raw)))
+                })
+                .collect()
+        };
+        let garbled = Garbled {
+            fully: garbled(1),
+            half: garbled(2),
+        };
         let calibrator = Calibrator::cross_fit(
             &vectors,
+            &terms,
+            &garbled,
             &labels,
+            space.unseen_idf,
             classes.len(),
             out_of_scope_class,
             &tuning,
@@ -141,6 +161,7 @@ impl Router {
         let model =
             LogisticRegression::train(&vectors, &labels, classes.len(), space.len(), &tuning);
         let neighbours = Neighbours::new(&vectors, &labels, space.len());
+        let evidence = Evidence::new(&terms, &labels, space.unseen_idf);
         let person_class = dialplan
             .person_intent()
             .and_then(|p| classes.iter().position(|c| *c == p.name));
@@ -149,6 +170,7 @@ impl Router {
             space,
             model,
             neighbours,
+            evidence,
             calibrator,
             classes,
             out_of_scope_class,
@@ -209,18 +231,22 @@ impl Router {
         }
     }
 
-    /// Per-class probabilities, and confidences: the probability and the
-    /// similarity to the class's nearest example mapped to the chance of
-    /// being right.
+    /// Per-class probabilities, and confidences: the probability, the
+    /// similarity to the class's nearest example and the share of the
+    /// utterance's evidence that speaks for the class, mapped to the chance
+    /// of being right.
     fn scores(&self, tokens: &Tokens) -> (Vec<f32>, Vec<f32>) {
         let raw = self.analyzer.features(tokens);
         let vector = self.space.vectorize(&raw, &self.tuning);
+        let terms = self.space.terms(&raw);
         let probabilities = self.model.probabilities(&vector);
         let similarity = self.neighbours.best_per_class(&vector, self.classes.len());
-        let confidences = probabilities
-            .iter()
-            .zip(&similarity)
-            .map(|(&p, &s)| self.calibrator.confidence(p, s))
+        let support = self.evidence.support(&terms, self.classes.len());
+        let confidences = (0..self.classes.len())
+            .map(|c| {
+                self.calibrator
+                    .confidence(probabilities[c], similarity[c], support[c])
+            })
             .collect();
         (probabilities, confidences)
     }
@@ -412,6 +438,42 @@ impl Analyzer {
         best.map(|(_, _, w)| w.clone())
     }
 
+    /// The example as a garbled transcript: every `every`-th content word
+    /// (1: all of them) replaced by a word no intent uses, function words
+    /// ("I want to") kept. Fully garbled examples have no right intent and
+    /// show the calibrator what too little evidence looks like; half-garbled
+    /// ones show what a damaged but recognisable request looks like.
+    fn garble(&self, tokens: &Tokens, every: usize) -> Option<Tokens> {
+        let content = |w: &Word| !text::is_function_word(&w.text) && !w.text.starts_with('<');
+        if tokens.words.iter().filter(|w| content(w)).count() < every {
+            return None;
+        }
+        let mut seen = 0;
+        let words = tokens
+            .words
+            .iter()
+            .map(|word| {
+                if !content(word) {
+                    return word.clone();
+                }
+                seen += 1;
+                if seen % every != 0 {
+                    return word.clone();
+                }
+                // Reversed, a word keeps its length and letters but (nearly
+                // always) leaves the vocabulary.
+                Word {
+                    text: word.text.chars().rev().collect(),
+                    weight: word.weight,
+                }
+            })
+            .collect();
+        Some(Tokens {
+            words,
+            han: Vec::new(),
+        })
+    }
+
     fn stem(&self, word: &str) -> String {
         if word.starts_with('<') {
             return word.to_string();
@@ -425,6 +487,9 @@ impl Analyzer {
         let stems: Vec<String> = tokens.texts().map(|w| self.stem(w)).collect();
         for (word, stem) in tokens.words.iter().zip(&stems) {
             raw.add(Group::Word, stem, word.weight);
+            if text::is_function_word(&word.text) || word.text.starts_with('<') {
+                raw.generic.insert(stem.clone());
+            }
             if word.text.starts_with('<') {
                 continue;
             }
@@ -730,6 +795,8 @@ impl Group {
 #[derive(Debug, Default)]
 struct RawFeatures {
     counts: BTreeMap<(Group, String), f32>,
+    /// Stems of words that carry no request of their own ("the", "want").
+    generic: BTreeSet<String>,
 }
 
 impl RawFeatures {
@@ -777,6 +844,33 @@ impl FeatureSpace {
         self.idf.len()
     }
 
+    /// The content words (and Chinese characters) of an utterance with
+    /// their informativeness (sub-linear TF times IDF); words never seen in
+    /// training are the most informative of all, and speak for no intent.
+    fn terms(&self, raw: &RawFeatures) -> Vec<Term> {
+        raw.counts
+            .iter()
+            .filter(|((group, feature), _)| match group {
+                Group::Word => !raw.generic.contains(feature),
+                Group::Han => !feature.chars().all(text::is_function_han),
+                _ => false,
+            })
+            .map(|((group, feature), &count)| {
+                let tf = if count <= 1.0 {
+                    count
+                } else {
+                    1.0 + count.ln()
+                };
+                let id = self.index.get(&(*group, feature.clone())).copied();
+                let idf = id.map_or(self.unseen_idf, |id| self.idf[id as usize]);
+                Term {
+                    id,
+                    weight: tf * idf,
+                }
+            })
+            .collect()
+    }
+
     /// Sub-linear TF-IDF, each group scaled to unit length times its weight,
     /// then the whole to unit length. Unknown features count (partly) in the
     /// norms so that mostly-unknown utterances give weak vectors.
@@ -820,6 +914,74 @@ impl FeatureSpace {
         }
         out.sort_by_key(|(id, _)| *id);
         out
+    }
+}
+
+/// One feature of an utterance, for weighing the evidence.
+#[derive(Debug, Clone, Copy)]
+struct Term {
+    /// `None` for a feature no training example has.
+    id: Option<u32>,
+    weight: f32,
+}
+
+// ---------------------------------------------------------------------------
+// Evidence: how much of what was said speaks for an intent.
+
+/// For every feature, the share of the training examples holding it that
+/// belong to each class. A garbled transcript ("tell me I'm your") is made of
+/// generic words every intent uses and of words no intent knows; the model
+/// still picks a winner, often with a high probability, but only a small part
+/// of the utterance's informative weight speaks for it. That share is what
+/// the calibrator reads as evidence.
+struct Evidence {
+    shares: HashMap<u32, Vec<(usize, f32)>>,
+    unseen_idf: f32,
+}
+
+impl Evidence {
+    /// Prior weight of the smoothing: a word seen once in one class speaks
+    /// for it only half.
+    const SMOOTHING: f32 = 2.0;
+
+    fn new(docs: &[Vec<Term>], labels: &[usize], unseen_idf: f32) -> Evidence {
+        let mut counts: HashMap<u32, BTreeMap<usize, f32>> = HashMap::new();
+        for (doc, &label) in docs.iter().zip(labels) {
+            for term in doc {
+                if let Some(id) = term.id {
+                    *counts.entry(id).or_default().entry(label).or_default() += 1.0;
+                }
+            }
+        }
+        let shares = counts
+            .into_iter()
+            .map(|(id, by_class)| {
+                let total: f32 = by_class.values().sum::<f32>() + Self::SMOOTHING;
+                (
+                    id,
+                    by_class.into_iter().map(|(c, n)| (c, n / total)).collect(),
+                )
+            })
+            .collect();
+        Evidence { shares, unseen_idf }
+    }
+
+    /// Per class, the share (0..1) of the utterance's informative weight that
+    /// speaks for it, and that weight itself in units of a never-seen word's
+    /// (how many clear content words speak for it).
+    fn support(&self, terms: &[Term], classes: usize) -> Vec<(f32, f32)> {
+        let total: f32 = terms.iter().map(|t| t.weight).sum();
+        let mut for_class = vec![0.0f32; classes];
+        for term in terms {
+            let shares = term.id.and_then(|id| self.shares.get(&id));
+            for &(c, share) in shares.into_iter().flatten() {
+                for_class[c] += term.weight * share;
+            }
+        }
+        for_class
+            .into_iter()
+            .map(|v| (v / total.max(1e-9), v / self.unseen_idf))
+            .collect()
     }
 }
 
@@ -955,26 +1117,36 @@ impl Neighbours {
     }
 }
 
+/// Garbled versions of the training examples (none where an example has too
+/// few content words), as vectors and evidence terms.
+struct Garbled {
+    fully: Vec<Option<(SparseVec, Vec<Term>)>>,
+    half: Vec<Option<(SparseVec, Vec<Term>)>>,
+}
+
 /// Maps a class's probability and nearest-example similarity to the chance
 /// that routing there is right (Platt scaling on two signals). Fitted at load
 /// time on out-of-fold predictions, so it adapts to the dialplan: 13 intents
 /// with 30 examples each and 150 intents with 100 each give very different
 /// raw probabilities for the same certainty.
 struct Calibrator {
-    /// Weights of logit(p), similarity and the intercept.
-    w: [f32; 3],
+    /// Weights of logit(p), similarity, evidence share, evidence amount and
+    /// the intercept.
+    w: [f32; INPUTS],
 }
 
+const INPUTS: usize = 5;
+
 impl Calibrator {
-    fn confidence(&self, p: f32, similarity: f32) -> f32 {
-        let x = Self::inputs(p, similarity);
+    fn confidence(&self, p: f32, similarity: f32, support: (f32, f32)) -> f32 {
+        let x = Self::inputs(p, similarity, support);
         let z: f32 = self.w.iter().zip(&x).map(|(w, x)| w * x).sum();
         1.0 / (1.0 + (-z).exp())
     }
 
-    fn inputs(p: f32, similarity: f32) -> [f32; 3] {
+    fn inputs(p: f32, similarity: f32, (share, amount): (f32, f32)) -> [f32; INPUTS] {
         let p = p.clamp(1e-4, 1.0 - 1e-4);
-        [(p / (1.0 - p)).ln(), similarity, 1.0]
+        [(p / (1.0 - p)).ln(), similarity, share, amount.ln_1p(), 1.0]
     }
 
     /// Trains `folds` models, each without one fold of the examples and
@@ -984,7 +1156,10 @@ impl Calibrator {
     /// classes show what out-of-scope requests look like.
     fn cross_fit(
         docs: &[SparseVec],
+        terms: &[Vec<Term>],
+        garbled: &Garbled,
         labels: &[usize],
+        unseen_idf: f32,
         classes: usize,
         out_of_scope: Option<usize>,
         t: &Tuning,
@@ -999,6 +1174,7 @@ impl Calibrator {
         let hidden_class = |c: usize, fold: usize| Some(c) != out_of_scope && c % folds == fold;
         let mut samples: Vec<Sample> = Vec::new();
         let mut unseen: Vec<Sample> = Vec::new();
+        let mut nonsense: Vec<Sample> = Vec::new();
         for fold in 0..folds {
             let train: Vec<usize> = (0..docs.len())
                 .filter(|&i| i % folds != fold && !hidden_class(labels[i], fold))
@@ -1007,10 +1183,32 @@ impl Calibrator {
             let train_labels: Vec<usize> = train.iter().map(|&i| labels[i]).collect();
             let model = LogisticRegression::train(&train_docs, &train_labels, classes, features, t);
             let neighbours = Neighbours::new(&train_docs, &train_labels, features);
+            let train_terms: Vec<Vec<Term>> = train.iter().map(|&i| terms[i].clone()).collect();
+            let evidence = Evidence::new(&train_terms, &train_labels, unseen_idf);
             let known = |c: usize| Some(c) != out_of_scope && !hidden_class(c, fold);
             for i in (0..docs.len()).filter(|i| i % folds == fold) {
                 let p = model.probabilities(&docs[i]);
                 let s = neighbours.best_per_class(&docs[i], classes);
+                let e = evidence.support(&terms[i], classes);
+                let versions = [(&garbled.fully[i], false), (&garbled.half[i], true)];
+                for (version, recognisable) in versions {
+                    let Some((vector, terms)) = version else {
+                        continue;
+                    };
+                    let p = model.probabilities(vector);
+                    let s = neighbours.best_per_class(vector, classes);
+                    let e = evidence.support(terms, classes);
+                    if let Some(best) = (0..classes)
+                        .filter(|&c| known(c))
+                        .max_by(|a, b| p[*a].total_cmp(&p[*b]))
+                    {
+                        nonsense.push(Sample {
+                            x: Self::inputs(p[best], s[best], e[best]),
+                            right: recognisable && labels[i] == best,
+                            weight: 1.0,
+                        });
+                    }
+                }
                 let Some(best) = (0..classes)
                     .filter(|&c| known(c))
                     .max_by(|a, b| p[*a].total_cmp(&p[*b]))
@@ -1018,7 +1216,7 @@ impl Calibrator {
                     continue;
                 };
                 let sample = Sample {
-                    x: Self::inputs(p[best], s[best]),
+                    x: Self::inputs(p[best], s[best], e[best]),
                     right: labels[i] == best,
                     weight: 1.0,
                 };
@@ -1032,17 +1230,22 @@ impl Calibrator {
         // Unseen-class examples stand for out-of-scope callers; weigh them as
         // a share of the traffic rather than a third of it.
         let share = t.unseen_share * samples.len() as f32 / unseen.len().max(1) as f32;
+        let garbled_share = t.garbled_share * samples.len() as f32 / nonsense.len().max(1) as f32;
         samples.extend(unseen.into_iter().map(|s| Sample { weight: share, ..s }));
+        samples.extend(nonsense.into_iter().map(|s| Sample {
+            weight: garbled_share,
+            ..s
+        }));
         // Anchors keep the fit sane when examples are few or all correct:
         // nothing alike is wrong, an exact match with certainty is right.
         let uniform = 1.0 / classes.max(2) as f32;
-        for (p, s, right) in [
-            (uniform, 0.0, false),
-            (uniform, 0.1, false),
-            (0.99, 1.0, true),
+        for (p, s, e, right) in [
+            (uniform, 0.0, (0.0, 0.0), false),
+            (uniform, 0.1, (0.1, 0.1), false),
+            (0.99, 1.0, (1.0, 2.0), true),
         ] {
             samples.push(Sample {
-                x: Self::inputs(p, s),
+                x: Self::inputs(p, s, e),
                 right,
                 weight: 1.0,
             });
@@ -1057,16 +1260,16 @@ impl Calibrator {
 /// L2 decay; the slopes are kept non-negative (more probability or more
 /// similarity never lowers confidence).
 struct Sample {
-    x: [f32; 3],
+    x: [f32; INPUTS],
     right: bool,
     weight: f32,
 }
 
-fn fit_logistic(samples: &[Sample]) -> [f32; 3] {
-    let mut w = [1.0f32, 1.0, 0.0];
+fn fit_logistic(samples: &[Sample]) -> [f32; INPUTS] {
+    let mut w = [1.0f32, 1.0, 1.0, 1.0, 0.0];
     let n: f32 = samples.iter().map(|s| s.weight).sum();
     for _ in 0..2000 {
-        let mut grad = [0.0f32; 3];
+        let mut grad = [0.0f32; INPUTS];
         for sample in samples {
             let z: f32 = w.iter().zip(&sample.x).map(|(w, x)| w * x).sum();
             let err = 1.0 / (1.0 + (-z).exp()) - f32::from(u8::from(sample.right));
@@ -1074,12 +1277,14 @@ fn fit_logistic(samples: &[Sample]) -> [f32; 3] {
                 *g += sample.weight * err * x / n;
             }
         }
-        for k in 0..3 {
-            let decay = if k < 2 { 1e-3 * w[k] } else { 0.0 };
+        for k in 0..INPUTS {
+            let slope = k + 1 < INPUTS;
+            let decay = if slope { 1e-3 * w[k] } else { 0.0 };
             w[k] -= 0.5 * (grad[k] + decay);
+            if slope {
+                w[k] = w[k].max(0.0);
+            }
         }
-        w[0] = w[0].max(0.0);
-        w[1] = w[1].max(0.0);
     }
     w
 }

@@ -58,6 +58,43 @@ pub fn words(text: &str) -> Vec<String> {
     out
 }
 
+/// True for words that carry no request of their own in any domain:
+/// pronouns, articles, auxiliaries, prepositions, fillers, the verbs of
+/// wanting and asking that every request starts with, and light verbs
+/// ("make", "take", "look") whose meaning comes from the words around them.
+/// Expects [`normalize`]d words (contractions expanded).
+pub fn is_function_word(word: &str) -> bool {
+    FUNCTION_WORDS.binary_search(&word).is_ok()
+}
+
+/// Chinese characters that carry no request of their own (particles,
+/// pronouns, "want", "please", "help me").
+pub fn is_function_han(c: char) -> bool {
+    FUNCTION_HAN.contains(&c)
+}
+
+/// Sorted, for binary search.
+const FUNCTION_WORDS: &[&str] = &[
+    "a", "about", "actually", "after", "again", "all", "also", "am", "an", "and", "another", "any",
+    "anything", "are", "as", "at", "be", "because", "been", "before", "being", "but", "by", "came",
+    "can", "come", "could", "did", "do", "does", "doing", "even", "find", "for", "from", "gave",
+    "get", "give", "go", "going", "got", "guess", "had", "has", "have", "he", "hello", "her",
+    "here", "hey", "hi", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "just",
+    "keep", "kind", "know", "let", "like", "look", "lot", "made", "make", "maybe", "me", "mean",
+    "might", "more", "much", "must", "my", "need", "no", "not", "now", "of", "oh", "ok", "okay",
+    "on", "one", "or", "other", "our", "out", "please", "put", "really", "right", "said", "saw",
+    "say", "see", "seem", "she", "should", "so", "some", "sort", "still", "stuff", "sure", "take",
+    "tell", "than", "thank", "thanks", "that", "the", "their", "them", "then", "there", "these",
+    "they", "thing", "think", "this", "those", "to", "too", "took", "try", "turn", "uh", "um",
+    "up", "us", "very", "want", "was", "we", "well", "went", "were", "what", "when", "where",
+    "which", "who", "why", "will", "with", "would", "yeah", "yes", "you", "your",
+];
+
+const FUNCTION_HAN: &[char] = &[
+    '我', '的', '了', '你', '是', '吗', '呢', '啊', '吧', '一', '下', '要', '想', '请', '帮', '喂',
+    '好', '在', '个', '这', '那', '们', '么', '什', '有', '就', '也', '和', '还', '给', '把', '说',
+];
+
 /// Lowercases, folds full-width forms, turns punctuation into spaces and puts
 /// spaces between CJK runs and Latin words. Keeps `'` inside words (for the
 /// contractions), `.` and `,` between digits ("12.50", "1,000") and spells out
@@ -366,6 +403,14 @@ mod tests {
             normalize("Hello, WORLD!!  How are you?"),
             "hello world how are you"
         );
+    }
+
+    #[test]
+    fn function_words_are_sorted_and_found() {
+        assert!(FUNCTION_WORDS.windows(2).all(|w| w[0] < w[1]));
+        assert!(is_function_word("your") && is_function_word("the"));
+        assert!(!is_function_word("bill") && !is_function_word("roaming"));
+        assert!(is_function_han('的') && !is_function_han('费'));
     }
 
     #[test]
