@@ -33,6 +33,9 @@ pub struct BrainArgs {
     /// Whisper beam width (1 = greedy, the default: fastest).
     #[arg(long, default_value_t = 1)]
     pub beam_size: usize,
+    /// Encode the full 30 s window even for short utterances (slower).
+    #[arg(long)]
+    pub full_window: bool,
 }
 
 pub fn run(args: Args) -> CliResult {
@@ -65,6 +68,7 @@ impl BrainArgs {
             language,
             models_dir: self.models_dir.clone(),
             beam_size: self.beam_size,
+            full_window: self.full_window,
         })
     }
 }

@@ -41,6 +41,9 @@ pub struct BrainOptions {
     pub models_dir: PathBuf,
     /// Whisper beam width; 1 is greedy.
     pub beam_size: usize,
+    /// Always run the encoder over the full 30 s window (slower; for
+    /// measuring what trimming costs in accuracy).
+    pub full_window: bool,
 }
 
 /// The model a language needs when none is named: tiny.en is English only.
@@ -95,6 +98,7 @@ impl Brain {
             &path,
             PoolOptions {
                 beam_size: opts.beam_size.max(1),
+                trim_audio_ctx: !opts.full_window,
                 ..PoolOptions::default()
             },
         )?;

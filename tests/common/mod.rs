@@ -32,6 +32,7 @@ pub fn brain(language: Language) -> Arc<Brain> {
             language: Some(language),
             models_dir: repo().join("models"),
             beam_size: 1,
+            full_window: false,
         };
         Arc::new(
             Brain::load(&opts).unwrap_or_else(|e| {
