@@ -13,9 +13,13 @@
 //!
 //! A multinomial logistic regression over TF-IDF of these features gives the
 //! class probabilities; with the similarity to the nearest training example
-//! they are mapped to a confidence, the chance that the routing is right,
-//! learnt at load time from cross-fitted predictions (including on intents
-//! held out entirely, which is what an out-of-scope request looks like).
+//! and the evidence (how much of the utterance's informative content words
+//! speak for the class, rather than being generic or unknown) they are
+//! mapped to a confidence, the chance that the routing is right, learnt at
+//! load time from cross-fitted predictions (including on intents held out
+//! entirely, which is what an out-of-scope request looks like, and on garbled
+//! copies of the examples, which is what a badly misrecognised one looks
+//! like).
 //! Below the dialplan's threshold the utterance gets no intent. Explicit
 //! requests for a person bypass the model: they always go to the dialplan's
 //! person intent.
@@ -102,7 +106,7 @@ impl Default for Tuning {
             l2: 1e-5,
             folds: 3,
             unseen_share: 0.2,
-            garbled_share: 0.2,
+            garbled_share: 0.1,
             longest_char_gram: 4,
         }
     }
@@ -148,11 +152,14 @@ impl Router {
             fully: garbled(1),
             half: garbled(2),
         };
+        let examples = Examples {
+            vectors: &vectors,
+            terms: &terms,
+            labels: &labels,
+        };
         let calibrator = Calibrator::cross_fit(
-            &vectors,
-            &terms,
+            &examples,
             &garbled,
-            &labels,
             space.unseen_idf,
             classes.len(),
             out_of_scope_class,
@@ -1117,6 +1124,14 @@ impl Neighbours {
     }
 }
 
+/// The training examples as the calibrator sees them.
+#[derive(Clone, Copy)]
+struct Examples<'a> {
+    vectors: &'a [SparseVec],
+    terms: &'a [Vec<Term>],
+    labels: &'a [usize],
+}
+
 /// Garbled versions of the training examples (none where an example has too
 /// few content words), as vectors and evidence terms.
 struct Garbled {
@@ -1155,15 +1170,18 @@ impl Calibrator {
     /// show what right and wrong guesses look like, examples of left-out
     /// classes show what out-of-scope requests look like.
     fn cross_fit(
-        docs: &[SparseVec],
-        terms: &[Vec<Term>],
+        examples: &Examples,
         garbled: &Garbled,
-        labels: &[usize],
         unseen_idf: f32,
         classes: usize,
         out_of_scope: Option<usize>,
         t: &Tuning,
     ) -> Self {
+        let Examples {
+            vectors: docs,
+            terms,
+            labels,
+        } = *examples;
         let features = docs
             .iter()
             .flatten()
@@ -1446,6 +1464,25 @@ action = { type = "queue", queue = "general" }
         assert!(sound_distance("puppy", "pay", 2).is_none());
         assert_eq!(sound_distance("agent", "agent", 0), Some(0));
         assert_eq!(sound_distance("", "agent", 9), None);
+    }
+
+    #[test]
+    fn evidence_comes_from_content_words_only() {
+        let r = router();
+        let support = |text: &str| {
+            let raw = r.analyzer.features(&r.analyzer.tokens(text));
+            r.evidence.support(&r.space.terms(&raw), r.classes.len())
+        };
+        let roaming = r.classes.iter().position(|c| c == "roaming").unwrap();
+        assert!(
+            support("the my to you and")
+                .iter()
+                .all(|&(share, amount)| share == 0.0 && amount == 0.0)
+        );
+        let (share, amount) = support("roaming abroad")[roaming];
+        assert!(share > 0.4 && amount > 0.5, "{share} {amount}");
+        let (diluted, _) = support("roaming zorblax quintic")[roaming];
+        assert!(diluted < share, "{diluted} {share}");
     }
 
     #[test]
