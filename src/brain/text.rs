@@ -81,13 +81,13 @@ const FUNCTION_WORDS: &[&str] = &[
     "get", "give", "go", "going", "got", "guess", "had", "has", "have", "he", "hello", "her",
     "here", "hey", "hi", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "just",
     "keep", "kind", "know", "let", "like", "look", "lot", "made", "make", "maybe", "me", "mean",
-    "might", "more", "much", "must", "my", "need", "no", "not", "now", "of", "oh", "ok", "okay",
-    "on", "one", "or", "other", "our", "out", "please", "put", "really", "right", "said", "saw",
-    "say", "see", "seem", "she", "should", "so", "some", "sort", "still", "stuff", "sure", "take",
-    "tell", "than", "thank", "thanks", "that", "the", "their", "them", "then", "there", "these",
-    "they", "thing", "think", "this", "those", "to", "too", "took", "try", "turn", "uh", "um",
-    "up", "us", "very", "want", "was", "we", "well", "went", "were", "what", "when", "where",
-    "which", "who", "why", "will", "with", "would", "yeah", "yes", "you", "your",
+    "might", "more", "must", "my", "need", "no", "not", "now", "of", "oh", "ok", "okay", "on",
+    "one", "or", "other", "our", "out", "please", "put", "really", "right", "said", "saw", "say",
+    "see", "seem", "she", "should", "so", "some", "sort", "still", "stuff", "sure", "take", "tell",
+    "than", "thank", "thanks", "that", "the", "their", "them", "then", "there", "these", "they",
+    "thing", "think", "this", "those", "to", "too", "took", "try", "turn", "uh", "um", "up", "us",
+    "very", "want", "was", "we", "well", "went", "were", "what", "when", "where", "which", "who",
+    "why", "will", "with", "would", "yeah", "yes", "you", "your",
 ];
 
 const FUNCTION_HAN: &[char] = &[
