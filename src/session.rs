@@ -24,7 +24,8 @@ use crate::media::vad::{Endpointer, VadConfig, VadEvent};
 /// of the queue they were put in: a stray fragment must not do it.
 const REROUTE_CONFIDENCE: f32 = 0.8;
 
-/// The intent a request for a person is routed as.
+/// The intent a request for a person is routed as, unless the dialplan's
+/// `router.person_intent` names another.
 pub const HUMAN_AGENT: &str = "human_agent";
 
 /// What the runtime feeds into a session.
@@ -121,7 +122,7 @@ pub struct SessionConfig {
 }
 
 impl SessionConfig {
-    pub fn for_dialplan(_dialplan: &Dialplan, language: Language) -> SessionConfig {
+    pub fn new(language: Language) -> SessionConfig {
         SessionConfig {
             language,
             vad: VadConfig::default(),
@@ -139,6 +140,8 @@ struct Pending {
 
 pub struct Session {
     dialplan: Arc<Dialplan>,
+    /// The dialplan's "I want a person" intent.
+    person: String,
     router: Arc<Router>,
     language: Language,
     prompt: String,
@@ -161,7 +164,11 @@ pub struct Session {
 impl Session {
     pub fn new(dialplan: Arc<Dialplan>, router: Arc<Router>, config: SessionConfig) -> Session {
         let prompt = dialplan.vocabulary_prompt(config.language);
+        let person = dialplan
+            .person_intent()
+            .map_or(HUMAN_AGENT.to_string(), |i| i.name.clone());
         Session {
+            person,
             dialplan,
             router,
             language: config.language,
@@ -301,7 +308,7 @@ impl Session {
         let threshold = self.dialplan.agitation_threshold;
         let intent = class.intent.clone();
         let at = Some(utterance);
-        if intent.as_deref() == Some(HUMAN_AGENT) {
+        if intent.as_deref() == Some(self.person.as_str()) {
             let queue = self.queue_for_person();
             return self.decide(
                 intent,
@@ -407,7 +414,7 @@ impl Session {
             && class.confidence >= REROUTE_CONFIDENCE
             && class.intent.is_some()
             && class.intent != last.intent
-            && class.intent.as_deref() != Some(HUMAN_AGENT)
+            && class.intent.as_deref() != Some(self.person.as_str())
     }
 
     fn is_agitated(&self) -> bool {
@@ -423,7 +430,7 @@ impl Session {
             .iter()
             .rev()
             .filter_map(|t| t.intent.as_deref())
-            .filter(|i| *i != HUMAN_AGENT)
+            .filter(|i| *i != self.person)
             .find_map(|i| self.queue_of(i))
             .unwrap_or_else(|| self.dialplan.default_queue.clone())
     }
@@ -490,12 +497,12 @@ impl Session {
         // The caller's topic is the last thing understood that is not "a person".
         let topic = intent
             .clone()
-            .filter(|i| i != HUMAN_AGENT)
+            .filter(|i| *i != self.person)
             .or_else(|| {
                 self.turns
                     .iter()
                     .rev()
-                    .find_map(|t| t.intent.clone().filter(|i| i != HUMAN_AGENT))
+                    .find_map(|t| t.intent.clone().filter(|i| *i != self.person))
             })
             .or_else(|| intent.clone());
         // A later utterance may correct an earlier one: the newest value wins.

@@ -22,7 +22,7 @@ impl Call {
     fn new() -> Call {
         let dialplan = load_dialplan(&common::repo().join("dialplans/hotline.toml")).unwrap();
         let router = Arc::new(Router::new(&dialplan));
-        let config = SessionConfig::for_dialplan(&dialplan, Language::En);
+        let config = SessionConfig::new(Language::En);
         Call {
             session: Session::new(Arc::new(dialplan), router, config),
             decisions: Vec::new(),

@@ -116,7 +116,7 @@ impl Brain {
     }
 
     pub fn replay(&self, audio: &CallerAudio) -> Result<ReplayReport, ReplayError> {
-        let config = SessionConfig::for_dialplan(&self.dialplan, self.language);
+        let config = SessionConfig::new(self.language);
         let mut session = Session::new(self.dialplan.clone(), self.router.clone(), config);
         let mut run = Run::default();
         let frame = audio.sample_rate as usize / 50; // 20 ms, as RTP delivers it
