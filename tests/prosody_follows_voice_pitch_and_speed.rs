@@ -6,8 +6,10 @@
 //! `-a` amplitude), band-limited to 300-3400 Hz at 8 kHz with sox, sent
 //! through mu-law and upsampled back to 16 kHz as the engine would.
 
-use std::path::PathBuf;
-use std::process::Command;
+#[path = "common/phone.rs"]
+mod phone;
+
+use phone::Scratch;
 
 use ivr::media::g711::{ulaw_decode, ulaw_encode};
 use ivr::media::prosody::{ProsodyFeatures, analyze};
@@ -16,55 +18,11 @@ use ivr::media::wav::read_wav;
 
 const TEXT: &str = "Hello, I am calling because my card was declined at the shop today.";
 
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("ivr-prosody-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn run(program: &str, args: &[&str]) {
-    let status = Command::new(program)
-        .args(args)
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    assert!(status.success(), "{program} {args:?} failed");
-}
-
 /// Prosody of `TEXT` spoken with the given espeak-ng options, over a phone
 /// line.
 fn prosody(scratch: &Scratch, voice: &str, options: &[&str]) -> ProsodyFeatures {
     let name = format!("{voice}{}", options.join("")).replace(['-', '+'], "_");
-    let raw = scratch.0.join(format!("{name}-raw.wav"));
-    let phone = scratch.0.join(format!("{name}-phone.wav"));
-    let mut args = vec!["-v", voice, "-w", raw.to_str().unwrap()];
-    args.extend(options);
-    args.push(TEXT);
-    run("espeak-ng", &args);
-    run(
-        "sox",
-        &[
-            raw.to_str().unwrap(),
-            "-r",
-            "8000",
-            "-b",
-            "16",
-            "-e",
-            "signed-integer",
-            phone.to_str().unwrap(),
-            "sinc",
-            "300-3400",
-        ],
-    );
+    let phone = phone::phone_wav(scratch, &name, voice, options, TEXT);
     let audio = read_wav(&phone).unwrap();
     let line: Vec<i16> = audio
         .samples
@@ -81,7 +39,7 @@ fn rises(values: &[f32], min_step: f32) -> bool {
 
 #[test]
 fn median_pitch_rises_with_espeak_pitch() {
-    let scratch = Scratch::new("pitch");
+    let scratch = Scratch::new("prosody-pitch");
     for voice in ["en-us", "en-gb+f3"] {
         let medians: Vec<f32> = ["20", "50", "80"]
             .iter()
@@ -100,7 +58,7 @@ fn median_pitch_rises_with_espeak_pitch() {
 
 #[test]
 fn a_female_voice_is_higher_than_a_male_one() {
-    let scratch = Scratch::new("gender");
+    let scratch = Scratch::new("prosody-gender");
     let male = prosody(&scratch, "en-us+m3", &[]).pitch_median_hz.unwrap();
     let female = prosody(&scratch, "en-us+f3", &[]).pitch_median_hz.unwrap();
     assert!(female > male * 1.3, "male {male} Hz, female {female} Hz");
@@ -108,7 +66,7 @@ fn a_female_voice_is_higher_than_a_male_one() {
 
 #[test]
 fn syllable_rate_rises_with_espeak_speed() {
-    let scratch = Scratch::new("speed");
+    let scratch = Scratch::new("prosody-speed");
     for voice in ["en-us", "en-gb+f3"] {
         let features: Vec<ProsodyFeatures> = ["110", "170", "250"]
             .iter()
@@ -125,7 +83,7 @@ fn syllable_rate_rises_with_espeak_speed() {
 
 #[test]
 fn loudness_rises_with_espeak_amplitude() {
-    let scratch = Scratch::new("amplitude");
+    let scratch = Scratch::new("prosody-amplitude");
     let levels: Vec<f32> = ["40", "100", "190"]
         .iter()
         .map(|a| prosody(&scratch, "en-us", &["-a", a]).loudness_dbfs)

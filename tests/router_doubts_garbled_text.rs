@@ -4,9 +4,10 @@
 //! that is garbled but keeps its telling words is still routed. The phrases
 //! were written apart from the dialplan's examples.
 
-use ivr::brain::intent::Router;
-use ivr::dialplan::load_dialplan;
-use std::path::Path;
+#[path = "common/router.rs"]
+mod router;
+
+use router::{assert_routes, hotline_router};
 
 /// Fragments, filler and unrelated speech a recogniser might return.
 const LITTLE_EVIDENCE: &[&str] = &[
@@ -74,17 +75,9 @@ const RECOGNISABLE: &[(&str, &str)] = &[
     ("怎么才能退款啊", "refund_status"),
 ];
 
-fn router() -> Router {
-    let path = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/dialplans/hotline.toml"
-    ));
-    Router::new(&load_dialplan(path).expect("hotline dialplan loads"))
-}
-
 #[test]
 fn text_with_little_evidence_is_rejected() {
-    let router = router();
+    let router = hotline_router();
     let mut accepted = Vec::new();
     for text in LITTLE_EVIDENCE {
         let got = router.classify(text);
@@ -107,26 +100,6 @@ fn text_with_little_evidence_is_rejected() {
 
 #[test]
 fn garbled_requests_with_telling_words_are_routed() {
-    let router = router();
-    let mut misses = Vec::new();
-    for (text, expected) in RECOGNISABLE {
-        let got = router.classify(text);
-        if got.intent.as_deref() != Some(*expected) {
-            misses.push(format!(
-                "{text:?}: expected {expected}, got {:?} ({:.2})",
-                got.intent, got.confidence
-            ));
-        }
-    }
-    let accuracy = 1.0 - misses.len() as f32 / RECOGNISABLE.len() as f32;
-    println!(
-        "accuracy {accuracy:.3} over {}; misses:\n{}",
-        RECOGNISABLE.len(),
-        misses.join("\n")
-    );
-    assert!(
-        accuracy >= 0.9,
-        "accuracy {accuracy:.3}; misses:\n{}",
-        misses.join("\n")
-    );
+    let router = hotline_router();
+    assert_routes(&router, RECOGNISABLE, 0.9);
 }

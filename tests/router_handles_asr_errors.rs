@@ -4,9 +4,10 @@
 //! in the dialplan. These phrases were written apart from the dialplan's
 //! examples, so the score measures generalisation, not recall.
 
-use ivr::brain::intent::Router;
-use ivr::dialplan::load_dialplan;
-use std::path::Path;
+#[path = "common/router.rs"]
+mod router;
+
+use router::{assert_routes, hotline_router};
 
 /// (what a caller's speech was recognised as, the intent it should reach)
 const NOISY: &[(&str, &str)] = &[
@@ -126,43 +127,15 @@ const PERSON: &[&str] = &[
     "我想跟真人说话",
 ];
 
-fn router() -> Router {
-    let path = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/dialplans/hotline.toml"
-    ));
-    Router::new(&load_dialplan(path).expect("hotline dialplan loads"))
-}
-
 #[test]
 fn routes_noisy_paraphrases_to_the_right_intent() {
-    let router = router();
-    let mut misses = Vec::new();
-    for (text, expected) in NOISY {
-        let got = router.classify(text);
-        if got.intent.as_deref() != Some(*expected) {
-            misses.push(format!(
-                "{text:?}: expected {expected}, got {:?} ({:.2})",
-                got.intent, got.confidence
-            ));
-        }
-    }
-    let accuracy = 1.0 - misses.len() as f32 / NOISY.len() as f32;
-    println!(
-        "accuracy {accuracy:.3} over {} phrases; misses:\n{}",
-        NOISY.len(),
-        misses.join("\n")
-    );
-    assert!(
-        accuracy >= 0.85,
-        "accuracy {accuracy:.3}; misses:\n{}",
-        misses.join("\n")
-    );
+    let router = hotline_router();
+    assert_routes(&router, NOISY, 0.85);
 }
 
 #[test]
 fn every_request_for_a_person_reaches_human_agent() {
-    let router = router();
+    let router = hotline_router();
     for text in PERSON {
         let got = router.classify(text);
         assert_eq!(

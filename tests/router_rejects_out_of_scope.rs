@@ -3,9 +3,10 @@
 //! guessed into one. Written apart from the dialplan's own out-of-scope
 //! examples, so this measures how rejection generalises.
 
-use ivr::brain::intent::Router;
-use ivr::dialplan::load_dialplan;
-use std::path::Path;
+#[path = "common/router.rs"]
+mod router;
+
+use router::hotline_router;
 
 const OUT_OF_SCOPE: &[&str] = &[
     "what's the forecast for saturday",
@@ -46,11 +47,7 @@ const OUT_OF_SCOPE: &[&str] = &[
 
 #[test]
 fn out_of_scope_requests_get_no_intent() {
-    let path = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/dialplans/hotline.toml"
-    ));
-    let router = Router::new(&load_dialplan(path).expect("hotline dialplan loads"));
+    let router = hotline_router();
     let mut accepted = Vec::new();
     for text in OUT_OF_SCOPE {
         let got = router.classify(text);

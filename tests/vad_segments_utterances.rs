@@ -6,8 +6,12 @@
 //! Speech is rendered on the fly with espeak-ng and sox the way it reaches
 //! the engine: 8 kHz, 300-3400 Hz, G.711, then upsampled to 16 kHz.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
+
+#[path = "common/phone.rs"]
+mod phone;
+
+use phone::{Scratch, run};
 
 use ivr::media::g711::{ulaw_decode, ulaw_encode};
 use ivr::media::resample::Upsampler;
@@ -16,34 +20,6 @@ use ivr::media::wav::{read_wav, to_16k_f32, write_wav_pcm16};
 
 const RATE: usize = 8000;
 const TOLERANCE_MS: u64 = 150;
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("ivr-vad-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn path(&self, file: &str) -> PathBuf {
-        self.0.join(file)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn run(program: &str, args: &[&str]) {
-    let status = Command::new(program)
-        .args(args)
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    assert!(status.success(), "{program} {args:?} failed");
-}
 
 fn read_8k(path: &Path) -> Vec<f32> {
     let audio = read_wav(path).unwrap();
@@ -58,27 +34,7 @@ fn read_8k(path: &Path) -> Vec<f32> {
 /// One sentence as a phone line carries it (8 kHz, 300-3400 Hz), trimmed to
 /// where the speech is.
 fn speak(scratch: &Scratch, name: &str, voice: &str, text: &str) -> Vec<f32> {
-    let raw = scratch.path(&format!("{name}-raw.wav"));
-    let phone = scratch.path(&format!("{name}-phone.wav"));
-    run(
-        "espeak-ng",
-        &["-v", voice, "-s", "165", "-w", raw.to_str().unwrap(), text],
-    );
-    run(
-        "sox",
-        &[
-            raw.to_str().unwrap(),
-            "-r",
-            "8000",
-            "-b",
-            "16",
-            "-e",
-            "signed-integer",
-            phone.to_str().unwrap(),
-            "sinc",
-            "300-3400",
-        ],
-    );
+    let phone = phone::phone_wav(scratch, name, voice, &["-s", "165"], text);
     let pcm = read_8k(&phone);
     let (start, end) = audible_bounds(&pcm, 0.0);
     pcm[start..end].to_vec()
@@ -307,7 +263,7 @@ fn silence_gives_no_utterance() {
 
 #[test]
 fn line_noise_alone_gives_no_utterance() {
-    let scratch = Scratch::new("noise");
+    let scratch = Scratch::new("vad-noise");
     for colour in ["whitenoise", "pinknoise", "brownnoise"] {
         let noise = line_noise(&scratch, colour, 6.0);
         for level_db in [-60.0f32, -40.0, -20.0] {
@@ -324,7 +280,7 @@ fn line_noise_alone_gives_no_utterance() {
 
 #[test]
 fn clicks_and_coughs_give_no_utterance() {
-    let scratch = Scratch::new("cough");
+    let scratch = Scratch::new("vad-cough");
     let hiss = line_noise(&scratch, "whitenoise", 8.0);
     let burst_source = line_noise(&scratch, "pinknoise", 1.0);
     let mut pcm = hiss.clone();
@@ -346,7 +302,7 @@ fn clicks_and_coughs_give_no_utterance() {
 
 #[test]
 fn two_sentences_give_two_utterances_for_any_speaker_and_line() {
-    let scratch = Scratch::new("speech");
+    let scratch = Scratch::new("vad-speech");
     let noises = [
         ("white", line_noise(&scratch, "whitenoise", 12.0)),
         ("brown", line_noise(&scratch, "brownnoise", 12.0)),
@@ -385,7 +341,7 @@ fn two_sentences_give_two_utterances_for_any_speaker_and_line() {
 
 #[test]
 fn short_answers_are_utterances_of_their_own() {
-    let scratch = Scratch::new("answers");
+    let scratch = Scratch::new("vad-answers");
     let noise = line_noise(&scratch, "whitenoise", 8.0);
     let yes = speak(&scratch, "yes", "en-us", "Yes.");
     let no = speak(&scratch, "no", "en-gb+f2", "No, thanks.");
@@ -402,7 +358,7 @@ fn short_answers_are_utterances_of_their_own() {
 
 #[test]
 fn a_mu_law_wav_file_segments_the_same_way() {
-    let scratch = Scratch::new("wav");
+    let scratch = Scratch::new("vad-wav");
     let first = speak(
         &scratch,
         "first",
