@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   cmake clang libclang-dev   # whisper.cpp build (whisper-rs-sys)
   espeak-ng sox libsox-fmt-all   # prompts and test audio
+  sip-tester baresip-core        # real SIP peers in the tests (sipp, baresip)
+  asterisk-core-sounds-en-wav    # recorded queue prompts
 )
 
 missing=()

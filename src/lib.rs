@@ -1,7 +1,8 @@
 //! `ivr`: a voice IVR / call-center engine.
 //!
 //! The crate is split the way sans-IO protocol stacks (str0m, quinn-proto) are:
-//! - the **core** (`media`, `brain`, `dialplan`, `session`) is plain state
+//! - the **core** (`media`, `brain`, `dialplan`, `session`, `sip`, `rtp`,
+//!   `call`) is plain state
 //!   machines and DSP. It never reads the clock, never touches a socket or a
 //!   thread, and never calls Whisper. It is driven with
 //!   `handle_input(now, input)` / `poll_output()` / `poll_timeout()`.
@@ -13,11 +14,17 @@
 //! same answer every run.
 
 pub mod brain;
+pub mod call;
+pub mod call_record;
 pub mod cli;
+pub mod config;
 pub mod dialplan;
 pub mod eval_datasets;
 pub mod eval_fixtures;
 pub mod media;
 pub mod models;
+pub mod rtp;
 pub mod runtime;
 pub mod session;
+pub mod sip;
+pub mod store;

@@ -1,0 +1,1 @@
+//! One call's conversation, sans-IO: prompts, listening, barge-in, the dialplan flow.

@@ -1,0 +1,1 @@
+//! Call records in SQLite.
