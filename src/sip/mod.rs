@@ -1,1 +1,28 @@
-//! SIP, sans-IO: messages, transactions, dialogs, SDP offer/answer and the user agent core.
+//! SIP, sans-IO: messages, transactions, dialogs, SDP offer/answer and the
+//! user agent core ([`Endpoint`]) that ties them together. Nothing here reads
+//! the clock or touches a socket: the runtime feeds datagrams and TCP
+//! messages in, fires timers and sends what comes out.
+
+pub mod codec;
+mod compose;
+mod dialog;
+mod endpoint;
+pub mod error;
+pub mod header;
+mod ids;
+pub mod message;
+pub mod sdp;
+mod syntax;
+mod transaction;
+mod types;
+mod uac;
+mod uas;
+pub mod uri;
+
+pub use endpoint::Endpoint;
+pub use error::{CodecError, ParseError, SdpError, SipError};
+pub use message::{Message, Method, Request, Response, parse_message};
+pub use types::{
+    CallHandle, Codec, EndReason, EndpointConfig, Input, MediaOffer, Output, Peer, SipEvent,
+    Transport,
+};
