@@ -261,7 +261,9 @@ mod tests {
     #[test]
     fn timestamp_wrap_between_events() {
         let mut detector = DtmfDetector::new();
-        detector.push(true, u32::MAX - 100, &event(2, true, 800)).unwrap();
+        detector
+            .push(true, u32::MAX - 100, &event(2, true, 800))
+            .unwrap();
         detector.push(true, 2000, &event(4, true, 800)).unwrap();
         assert_eq!(digits(&mut detector), "24");
     }

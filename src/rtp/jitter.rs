@@ -7,14 +7,16 @@
 //! ring never grows: a flood of packets only overwrites it.
 //!
 //! Timing: frame k is due at `t0 + 20 k` ms, `t0` being the first call's
-//! `now_ms`. The first packet is placed so that it plays `playout_delay`
-//! after it arrived, rounded up to the frame grid; frames before that are
-//! silence. The mapping is re-anchored the same way when a talkspurt starts
-//! (marker bit) with nothing left to play and the delay has drifted off
-//! target, when the timestamp jumps out of the ring, after a run of late
-//! packets (the sender's clock moved), and when buffered audio grows far
-//! beyond the delay (sender clock faster than ours, or a burst after a
-//! stall): these are the only points where audio is skipped or stretched.
+//! `now_ms`, and plays the next 160 samples of a local timeline. A stream is
+//! mapped onto that timeline (an offset added to its timestamps) so that its
+//! first packet plays `playout_delay` after it arrived, rounded up to the
+//! frame grid; frames before that are silence. The mapping is re-anchored
+//! the same way when a talkspurt starts (marker bit) with nothing left to
+//! play and the delay has drifted off target, when the timestamp jumps, when
+//! the SSRC changes, and after a run of late packets (the sender's clock
+//! moved); audio still buffered then plays first. Audio buffered far beyond
+//! the delay (sender clock faster than ours, a burst after a stall) is
+//! skipped. Those are the only points where audio is skipped or stretched.
 
 use super::codec::G711;
 
@@ -31,6 +33,8 @@ const FRAME_MS: u64 = 20;
 const SAMPLES_PER_MS: u64 = 8;
 /// This many late packets in a row mean the stream moved, not jitter.
 const LATE_RUN_RESYNC: u32 = 3;
+/// A packet this far (1 s) behind playout is a timestamp jump backwards.
+const LATE_HORIZON: u64 = 8000;
 /// Concealment fades the repeated audio to silence over 60 ms.
 const FADE_SAMPLES: u32 = 480;
 /// Real audio after concealment fades in over 4 ms, avoiding a click.
@@ -63,10 +67,16 @@ pub struct JitterBuffer {
     mask: u64,
     /// When the next frame is due (set by the first call).
     next_due_ms: Option<u64>,
-    /// Extended timestamp of the next frame's first sample; `None` until the
-    /// first packet.
-    play: Option<u64>,
-    /// Newest accepted extended timestamp, to extend 32-bit timestamps.
+    /// Position of the next frame's first sample on the local timeline,
+    /// which advances 160 samples per frame whether audio came or not.
+    play: u64,
+    /// Added to the stream's RTP timestamps to put them on the local
+    /// timeline; re-chosen at every anchoring.
+    offset: u32,
+    /// Whether `offset` maps the current stream (false before its first
+    /// packet).
+    anchored: bool,
+    /// Newest accepted local position, to extend 32-bit timestamps.
     reference: u64,
     /// End (exclusive) of the newest buffered audio.
     buffered_end: u64,
@@ -95,7 +105,10 @@ impl JitterBuffer {
             filled: vec![0; (capacity / 64) as usize].into_boxed_slice(),
             mask: capacity - 1,
             next_due_ms: None,
-            play: None,
+            // Well above zero, so positions before an anchor still exist.
+            play: 1 << 32,
+            offset: 0,
+            anchored: false,
             reference: 0,
             buffered_end: 0,
             late_run: 0,
@@ -114,12 +127,11 @@ impl JitterBuffer {
         self.codec = codec;
     }
 
-    /// Forget the stream (new SSRC): the next packet anchors playout
-    /// afresh. The frame clock and the concealment history carry on.
+    /// A new stream (SSRC) follows: its first packet anchors playout
+    /// afresh, after what is still buffered of the old one.
     pub fn reset(&mut self) {
-        self.play = None;
+        self.anchored = false;
         self.late_run = 0;
-        self.filled.fill(0);
     }
 
     /// Re-anchorings after the first packet (jumps, late runs, overflow).
@@ -141,15 +153,24 @@ impl JitterBuffer {
         if payload.is_empty() {
             return Arrival::Buffered;
         }
-        let Some(play) = self.play else {
+        if !self.anchored {
             self.anchor(now_ms, timestamp, payload);
             return Arrival::Buffered;
-        };
-        let start = self.extend(timestamp);
+        }
+        let play = self.play;
+        let start = self.extend(timestamp.wrapping_add(self.offset));
         let end = start + payload.len() as u64;
+        if marker && self.buffered_end <= play && self.off_target(now_ms, play, start) {
+            // A new talkspurt with nothing left to play: bring the delay back
+            // to target while the caller hears silence anyway. This also
+            // follows senders whose timestamps stood still during a pause.
+            self.anchor(now_ms, timestamp, payload);
+            return Arrival::Buffered;
+        }
         if end <= play {
             self.late_run += 1;
-            if self.late_run < LATE_RUN_RESYNC {
+            // Far behind is a timestamp jump backwards, not lateness.
+            if self.late_run < LATE_RUN_RESYNC && play - end < LATE_HORIZON {
                 return Arrival::Late;
             }
             self.resyncs += 1;
@@ -161,12 +182,6 @@ impl JitterBuffer {
             self.anchor(now_ms, timestamp, payload);
             return Arrival::Resynced;
         }
-        if marker && self.buffered_end <= play && self.off_target(now_ms, play, start) {
-            // A new talkspurt with nothing left to play: move the delay back
-            // to target while the caller hears silence anyway.
-            self.anchor(now_ms, timestamp, payload);
-            return Arrival::Buffered;
-        }
         self.late_run = 0;
         // A packet straddling the playout point keeps its in-time part.
         let skip = play.saturating_sub(start);
@@ -177,7 +192,7 @@ impl JitterBuffer {
         if self.buffered_end - play > max_depth {
             let target = self.buffered_end - (self.delay_ms + FRAME_MS) * SAMPLES_PER_MS;
             self.clear_filled(play, target - play);
-            self.play = Some(target);
+            self.play = target;
             self.resyncs += 1;
         }
         Arrival::Buffered
@@ -193,9 +208,7 @@ impl JitterBuffer {
         }
         self.next_due_ms = Some(due + FRAME_MS);
         let mut frame = [0i16; FRAME_SAMPLES];
-        let Some(play) = self.play else {
-            return Some(frame);
-        };
+        let play = self.play;
         let mut any_real = false;
         let mut repeated = false;
         for (j, out) in frame.iter_mut().enumerate() {
@@ -212,7 +225,7 @@ impl JitterBuffer {
             }
         }
         self.clear_filled(play, FRAME_SAMPLES as u64);
-        self.play = Some(play + FRAME_SAMPLES as u64);
+        self.play = play + FRAME_SAMPLES as u64;
         if any_real {
             self.heard_audio = true;
             self.history = frame;
@@ -251,9 +264,10 @@ impl JitterBuffer {
         self.mask + 1
     }
 
-    /// Extend a 32-bit timestamp to the one nearest the newest accepted.
-    fn extend(&self, timestamp: u32) -> u64 {
-        let delta = timestamp.wrapping_sub(self.reference as u32) as i32;
+    /// Extend a local 32-bit timestamp to the position nearest the newest
+    /// accepted one.
+    fn extend(&self, local: u32) -> u64 {
+        let delta = local.wrapping_sub(self.reference as u32) as i32;
         self.reference.saturating_add_signed(i64::from(delta))
     }
 
@@ -268,21 +282,20 @@ impl JitterBuffer {
         slack < delay || slack >= delay + 2 * FRAME_MS as i64
     }
 
-    /// Map the timeline so this packet plays `delay` after now, on the frame
-    /// grid, and store it. Everything buffered is dropped.
+    /// Map the stream onto the local timeline so this packet plays `delay`
+    /// after now (on the frame grid), or right after the audio still
+    /// buffered if that ends later, and store it.
     fn anchor(&mut self, now_ms: u64, timestamp: u32, payload: &[u8]) {
-        self.filled.fill(0);
+        self.anchored = true;
         self.late_run = 0;
-        // A fresh origin well above zero, so earlier packets still extend.
-        let start = (1u64 << 32) + u64::from(timestamp);
         let next_due = self.next_due_ms.unwrap_or(now_ms);
         let wait_ms = (now_ms + self.delay_ms).saturating_sub(next_due);
-        let lead_frames = wait_ms.div_ceil(FRAME_MS);
         // After a long stall without polling, play sooner rather than let
         // the packet fall outside the ring.
-        let max_lead = (self.capacity() - payload.len() as u64) / FRAME_SAMPLES as u64 - 1;
-        let play = start - lead_frames.min(max_lead) * FRAME_SAMPLES as u64;
-        self.play = Some(play);
+        let max_lead = (self.capacity() - MAX_PACKET_SAMPLES as u64) / 2;
+        let lead = (wait_ms.div_ceil(FRAME_MS) * FRAME_SAMPLES as u64).min(max_lead);
+        let start = (self.play + lead).max(self.buffered_end);
+        self.offset = (start as u32).wrapping_sub(timestamp);
         self.reference = start;
         self.buffered_end = start + payload.len() as u64;
         self.write(start, payload);
@@ -331,4 +344,269 @@ fn fade_gain(missing: u32) -> f32 {
 
 fn scale(sample: i16, gain: f32) -> i16 {
     (f32::from(sample) * gain).round() as i16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::g711;
+
+    /// A packet as the network delivers it.
+    #[derive(Clone)]
+    struct Delivery {
+        arrival_ms: u64,
+        timestamp: u32,
+        marker: bool,
+        payload: Vec<u8>,
+    }
+
+    /// Two tones, loud enough that mu-law keeps them well.
+    fn tone(samples: usize) -> Vec<i16> {
+        (0..samples)
+            .map(|n| {
+                let t = n as f32 / 8000.0;
+                let x = (t * 440.0 * std::f32::consts::TAU).sin() * 6000.0
+                    + (t * 1230.0 * std::f32::consts::TAU).sin() * 3000.0;
+                x as i16
+            })
+            .collect()
+    }
+
+    /// Packets of `per_packet` samples sent every packet length from
+    /// `first_ts`, arriving `delays[i]` ms after they were sent.
+    fn deliveries(pcm: &[i16], per_packet: usize, first_ts: u32, delays: &[u64]) -> Vec<Delivery> {
+        pcm.chunks(per_packet)
+            .enumerate()
+            .map(|(i, chunk)| Delivery {
+                arrival_ms: (i * per_packet / 8) as u64 + delays[i % delays.len()],
+                timestamp: first_ts.wrapping_add((i * per_packet) as u32),
+                marker: i == 0,
+                payload: g711::encode_ulaw(chunk),
+            })
+            .collect()
+    }
+
+    /// Drive a buffer millisecond by millisecond: arrivals first, then every
+    /// frame due. Returns all frames, concatenated.
+    fn drive(buffer: &mut JitterBuffer, packets: &[Delivery], until_ms: u64) -> Vec<i16> {
+        let mut packets = packets.to_vec();
+        packets.sort_by_key(|p| p.arrival_ms);
+        let mut next = 0;
+        let mut out = Vec::new();
+        for now in 0..until_ms {
+            while next < packets.len() && packets[next].arrival_ms <= now {
+                let p = &packets[next];
+                buffer.push(now, p.timestamp, p.marker, &p.payload);
+                next += 1;
+            }
+            while let Some(frame) = buffer.poll_frame(now) {
+                out.extend_from_slice(&frame);
+            }
+        }
+        out
+    }
+
+    /// Compare without printing thousands of samples on failure.
+    #[track_caller]
+    fn assert_same(actual: &[i16], expected: &[i16]) {
+        assert_eq!(actual.len(), expected.len());
+        if let Some(i) = actual.iter().zip(expected).position(|(a, e)| a != e) {
+            panic!(
+                "first difference at sample {i}: {} vs {}",
+                actual[i], expected[i]
+            );
+        }
+    }
+
+    fn decoded(pcm: &[i16]) -> Vec<i16> {
+        g711::decode_ulaw(&g711::encode_ulaw(pcm))
+    }
+
+    fn energy(samples: &[i16]) -> f64 {
+        samples.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / samples.len() as f64
+    }
+
+    const LEAD: usize = (DEFAULT_PLAYOUT_DELAY_MS as usize / 20) * FRAME_SAMPLES;
+
+    #[test]
+    fn in_order_packets_play_after_the_delay_unchanged() {
+        let pcm = tone(8000);
+        let mut buffer = JitterBuffer::new(G711::Pcmu, DEFAULT_PLAYOUT_DELAY_MS);
+        let out = drive(&mut buffer, &deliveries(&pcm, 160, 1234, &[0]), 1060);
+        // One frame per 20 ms: 1060 ms polled from 0 gives 53 frames.
+        assert_eq!(out.len(), 53 * FRAME_SAMPLES);
+        assert!(out[..LEAD].iter().all(|&s| s == 0));
+        assert_same(&out[LEAD..LEAD + 8000], &decoded(&pcm)[..]);
+        assert_eq!(buffer.concealed_frames(), 0);
+    }
+
+    #[test]
+    fn reordered_and_jittered_packets_come_out_in_order() {
+        let pcm = tone(8000);
+        // Up to 55 ms of jitter, so neighbours overtake each other.
+        let delays = [0, 55, 10, 40, 5, 30, 50, 20, 0, 45];
+        let mut buffer = JitterBuffer::new(G711::Pcmu, DEFAULT_PLAYOUT_DELAY_MS);
+        let out = drive(&mut buffer, &deliveries(&pcm, 160, 7, &delays), 1200);
+        assert_same(&out[LEAD..LEAD + 8000], &decoded(&pcm)[..]);
+        assert_eq!(buffer.resyncs(), 0);
+    }
+
+    #[test]
+    fn thirty_ms_packets_and_timestamp_wrap_play_continuously() {
+        let pcm = tone(240 * 30);
+        let first_ts = u32::MAX - 1000;
+        let mut buffer = JitterBuffer::new(G711::Pcmu, DEFAULT_PLAYOUT_DELAY_MS);
+        let out = drive(
+            &mut buffer,
+            &deliveries(&pcm, 240, first_ts, &[0, 25]),
+            1200,
+        );
+        assert_same(&out[LEAD..LEAD + pcm.len()], &decoded(&pcm)[..]);
+        assert_eq!(buffer.resyncs(), 0);
+    }
+
+    #[test]
+    fn a_lost_frame_is_repeated_faded_and_a_long_gap_goes_silent() {
+        let pcm = tone(8000);
+        let mut packets = deliveries(&pcm, 160, 0, &[0]);
+        // Lose packet 10, then packets 20..30 (200 ms).
+        packets.retain(|p| p.timestamp != 1600 && !(3200..4800).contains(&p.timestamp));
+        let mut buffer = JitterBuffer::new(G711::Pcmu, DEFAULT_PLAYOUT_DELAY_MS);
+        let out = drive(&mut buffer, &packets, 1060);
+        let frame = |ts: usize| &out[LEAD + ts..LEAD + ts + FRAME_SAMPLES];
+        let before = energy(frame(1440));
+        let concealed = energy(frame(1600));
+        assert!(
+            concealed > 0.2 * before && concealed < before,
+            "{concealed} vs {before}"
+        );
+        // The frame after the loss is real audio again, eased in.
+        let reference = decoded(&pcm);
+        assert_same(&frame(1760)[40..], &reference[1800..1920]);
+        // 60 ms into the long gap the repetition has faded out.
+        assert!(frame(3200 + 480).iter().all(|&s| s == 0));
+        assert!(frame(4480).iter().all(|&s| s == 0));
+        assert_same(frame(4800), &reference[4800..4960]);
+        // Frames with audible repetition: one for the single loss, three
+        // fading over the long gap.
+        assert_eq!(buffer.concealed_frames(), 4);
+    }
+
+    #[test]
+    fn late_packets_are_refused_and_a_run_of_them_resyncs() {
+        let pcm = tone(160 * 10);
+        let mut buffer = JitterBuffer::new(G711::Pcmu, DEFAULT_PLAYOUT_DELAY_MS);
+        let payload = |i: usize| g711::encode_ulaw(&pcm[i * 160..(i + 1) * 160]);
+        assert_eq!(buffer.push(0, 0, true, &payload(0)), Arrival::Buffered);
+        for now in (0..=200).step_by(20) {
+            buffer.poll_frame(now);
+        }
+        // Playout is past timestamp 1000 now; packets 1 and 2 are too late.
+        assert_eq!(buffer.push(200, 160, false, &payload(1)), Arrival::Late);
+        assert_eq!(buffer.push(201, 320, false, &payload(2)), Arrival::Late);
+        // A third in a row: the sender's timeline moved, follow it.
+        assert_eq!(buffer.push(202, 480, false, &payload(3)), Arrival::Resynced);
+        assert_eq!(buffer.resyncs(), 1);
+        let mut out = Vec::new();
+        for now in (220..=400).step_by(20) {
+            out.extend(buffer.poll_frame(now).unwrap());
+        }
+        let start = out.iter().position(|&s| s != 0).unwrap();
+        assert_same(&out[start..start + 160], &decoded(&pcm)[480..640]);
+    }
+
+    #[test]
+    fn a_timestamp_jump_resyncs_instead_of_waiting() {
+        let pcm = tone(160 * 20);
+        let mut packets = deliveries(&pcm, 160, 0, &[0]);
+        for p in &mut packets[10..] {
+            p.timestamp = p.timestamp.wrapping_add(3_000_000);
+        }
+        let mut buffer = JitterBuffer::new(G711::Pcmu, DEFAULT_PLAYOUT_DELAY_MS);
+        let out = drive(&mut buffer, &packets, 460);
+        assert_eq!(buffer.resyncs(), 1);
+        // The jumped packets follow the buffered ones without a gap.
+        assert_same(&out[LEAD..LEAD + 3200], &decoded(&pcm));
+        assert_eq!(buffer.concealed_frames(), 0);
+    }
+
+    #[test]
+    fn a_talkspurt_after_silence_resets_the_delay() {
+        let pcm = tone(160 * 20);
+        let mut packets = deliveries(&pcm, 160, 0, &[0]);
+        // The sender paused 500 ms but its timestamps did not move on (some
+        // do that): the talkspurt's marker lets playout follow at once.
+        for p in &mut packets[10..] {
+            p.arrival_ms += 500;
+        }
+        packets[10].marker = true;
+        let mut buffer = JitterBuffer::new(G711::Pcmu, DEFAULT_PLAYOUT_DELAY_MS);
+        let out = drive(&mut buffer, &packets, 1000);
+        let reference = decoded(&pcm);
+        let second = 700 * 8 + LEAD;
+        assert_same(&out[second..second + 1600], &reference[1600..3200]);
+        assert_eq!(buffer.resyncs(), 0);
+    }
+
+    #[test]
+    fn a_fast_sender_clock_cannot_grow_the_buffer() {
+        // Packets arrive every 19 ms: 5% more audio than playout consumes.
+        let pcm = tone(160 * 500);
+        let mut packets = deliveries(&pcm, 160, 0, &[0]);
+        for (i, p) in packets.iter_mut().enumerate() {
+            p.arrival_ms = i as u64 * 19;
+        }
+        let mut buffer = JitterBuffer::new(G711::Pcmu, DEFAULT_PLAYOUT_DELAY_MS);
+        drive(&mut buffer, &packets, 9500);
+        let depth = buffer.buffered_end - buffer.play;
+        assert!(
+            depth <= (60 + MAX_EXTRA_DEPTH_MS) * SAMPLES_PER_MS,
+            "{depth}"
+        );
+        assert!(buffer.resyncs() >= 1);
+    }
+
+    #[test]
+    fn a_flood_of_random_packets_keeps_one_frame_per_tick() {
+        let mut buffer = JitterBuffer::new(G711::Pcma, DEFAULT_PLAYOUT_DELAY_MS);
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut frames = 0;
+        for now in 0..2000u64 {
+            for _ in 0..50 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let len = (state % 400) as usize;
+                let arrival = buffer.push(now, state as u32, state & 1 == 0, &vec![0x55; len]);
+                assert!(matches!(
+                    arrival,
+                    Arrival::Buffered | Arrival::Late | Arrival::Resynced
+                ));
+            }
+            while buffer.poll_frame(now).is_some() {
+                frames += 1;
+            }
+        }
+        assert_eq!(frames, 100);
+        assert_eq!(
+            buffer.push(2000, 0, false, &[0; MAX_PACKET_SAMPLES + 1]),
+            Arrival::TooLong
+        );
+    }
+
+    #[test]
+    fn exactly_one_frame_per_twenty_ms_whatever_the_polling() {
+        let mut buffer = JitterBuffer::new(G711::Pcmu, 40);
+        let mut frames = 0;
+        // Irregular polling, including a 300 ms stall.
+        let mut now = 5u64;
+        while now < 3000 {
+            while buffer.poll_frame(now).is_some() {
+                frames += 1;
+            }
+            now += if now > 1000 && now < 1010 { 300 } else { 7 };
+        }
+        let last = now - if now > 1310 { 7 } else { 300 };
+        assert_eq!(frames, (last - 5) / 20 + 1);
+    }
 }

@@ -75,7 +75,13 @@ impl MediaSender {
         let mut codes = [0u8; MAX_PACKET_SAMPLES];
         let n = self.codec.encode_into(pcm, &mut codes);
         out.clear();
-        self.write(self.payload_type, self.marker, self.timestamp, &codes[..n], out);
+        self.write(
+            self.payload_type,
+            self.marker,
+            self.timestamp,
+            &codes[..n],
+            out,
+        );
         self.timestamp = self.timestamp.wrapping_add(n as u32);
         self.marker = false;
     }
@@ -100,7 +106,13 @@ impl MediaSender {
             .into_iter()
             .map(|(marker, payload)| {
                 let mut out = Vec::with_capacity(16);
-                self.write(self.dtmf_payload_type, marker, self.timestamp, &payload, &mut out);
+                self.write(
+                    self.dtmf_payload_type,
+                    marker,
+                    self.timestamp,
+                    &payload,
+                    &mut out,
+                );
                 out
             })
             .collect();
@@ -111,7 +123,14 @@ impl MediaSender {
         Ok(packets)
     }
 
-    fn write(&mut self, payload_type: u8, marker: bool, timestamp: u32, payload: &[u8], out: &mut Vec<u8>) {
+    fn write(
+        &mut self,
+        payload_type: u8,
+        marker: bool,
+        timestamp: u32,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) {
         let header = RtpHeader {
             marker,
             ..RtpHeader::new(payload_type, self.sequence, timestamp, self.ssrc)

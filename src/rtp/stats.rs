@@ -253,6 +253,10 @@ mod tests {
             tracker.on_audio_arrival(arrival, i * 160);
         }
         // |D| is always 80, so the estimate converges to 80.
-        assert!((tracker.jitter() - 80.0).abs() < 0.5, "{}", tracker.jitter());
+        assert!(
+            (tracker.jitter() - 80.0).abs() < 0.5,
+            "{}",
+            tracker.jitter()
+        );
     }
 }
