@@ -1,1 +1,191 @@
 //! One call's conversation, sans-IO: prompts, listening, barge-in, the dialplan flow.
+//!
+//! A [`Call`] wraps the caller's [`crate::session::Session`] and is driven
+//! one 20 ms tick at a time: every [`Input::CallerFrame`] is a tick, and
+//! while something plays it answers each tick with exactly one
+//! [`Output::Play`] frame (the runtime sends one RTP packet per frame).
+//! Prompt audio comes from the runtime: the call asks with
+//! [`Output::RenderPrompt`] and plays a prompt once [`Input::PromptAudio`]
+//! for its key arrived. Times passed in are the runtime's `now_ms`; times
+//! in events are the same clock, times in the call record are ms from the
+//! start of the call.
+
+mod closing;
+mod conversation;
+mod hold;
+mod playout;
+mod prompts;
+mod record;
+mod stream_clock;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::brain::asr::{Language, TranscribeRequest, Transcript};
+use crate::session::{Decision, UtteranceReport};
+
+pub use conversation::Call;
+pub use prompts::{clarify_prompts, static_prompts};
+
+/// Samples in one 20 ms frame at 8 kHz: what one RTP packet carries.
+pub const FRAME_SAMPLES: usize = 160;
+
+/// Per-call settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallConfig {
+    pub language: Language,
+    /// Silence after a prompt ends before the caller is prompted again.
+    pub no_input_ms: u64,
+    /// Silent timeouts in a row before the engine says goodbye.
+    pub max_no_input: u32,
+    /// Whether the caller's speech (and DTMF) stops a prompt.
+    pub barge_in: bool,
+    /// The caller's number or SIP user.
+    pub caller: String,
+    /// The engine's id for the call; it becomes the record's `id`.
+    pub call_id: String,
+}
+
+impl Default for CallConfig {
+    fn default() -> Self {
+        CallConfig {
+            language: Language::En,
+            no_input_ms: 6000,
+            max_no_input: 2,
+            barge_in: true,
+            caller: String::new(),
+            call_id: String::new(),
+        }
+    }
+}
+
+/// What the runtime feeds into a call.
+#[derive(Debug)]
+pub enum Input<'a> {
+    /// The next 20 ms (160 samples) of 8 kHz caller audio, one per tick, in
+    /// order. Every frame is a tick: playout and timers advance with it.
+    CallerFrame(&'a [i16]),
+    Dtmf(char),
+    /// The answer to an [`Output::Transcribe`].
+    Transcript(Transcript),
+    /// The answer to an [`Output::RenderPrompt`] with the same key. Empty
+    /// audio means the prompt could not be rendered: it is skipped.
+    PromptAudio {
+        key: String,
+        pcm_8k: Arc<[i16]>,
+    },
+    /// The caller hung up.
+    Hangup,
+    /// The engine is shutting down: say goodbye, then hang up.
+    Shutdown,
+}
+
+/// What a call asks the runtime to do or tells it.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// Render this prompt (or load its recording) and answer with
+    /// [`Input::PromptAudio`] under the same key; keys are stable, so a
+    /// cache keyed by them answers at once.
+    RenderPrompt {
+        key: String,
+        text: String,
+        language: Language,
+        wav: Option<PathBuf>,
+    },
+    /// Transcribe this utterance and answer with [`Input::Transcript`].
+    Transcribe(TranscribeRequest),
+    /// The next 20 ms the caller hears; at most one per caller frame, none
+    /// while nothing plays.
+    Play([i16; FRAME_SAMPLES]),
+    /// For the call record and the dashboard.
+    Event(CallEvent),
+    /// Put the caller in the decision's queue; the call then waits on hold.
+    Handoff(Decision),
+    /// The engine hangs up (after the goodbye has played).
+    Hangup { reason: String },
+}
+
+/// Why a prompt stopped before its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The caller spoke or pressed a key over it.
+    BargeIn,
+    /// A decision came in and the call answers it at once.
+    Decision,
+    /// The caller hung up.
+    Hangup,
+}
+
+/// Something that happened on the call. Times are the runtime's `now_ms`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CallEvent {
+    PromptStarted {
+        key: String,
+        text: String,
+        at_ms: u64,
+    },
+    PromptFinished {
+        key: String,
+        at_ms: u64,
+    },
+    PromptStopped {
+        key: String,
+        why: StopReason,
+        at_ms: u64,
+    },
+    /// The prompt's audio never came (or came empty): it was skipped.
+    PromptMissing {
+        key: String,
+        at_ms: u64,
+    },
+    /// Confirmed caller speech stopped a prompt; `speech_ms` is where the
+    /// speech began.
+    BargeIn {
+        key: String,
+        speech_ms: u64,
+        at_ms: u64,
+    },
+    Dtmf {
+        digit: char,
+        at_ms: u64,
+    },
+    Utterance(UtteranceReport),
+    Decision(Decision),
+    /// The first frame of the reply to a decision went out: voice-to-voice
+    /// is `first_frame_ms - speech_end_ms` (`speech_end_ms` is `None` when a
+    /// key press, not speech, was answered).
+    AnswerStarted {
+        key: String,
+        speech_end_ms: Option<u64>,
+        decided_ms: u64,
+        first_frame_ms: u64,
+    },
+    /// The caller was silent for `no_input_ms`; `count` in a row.
+    NoInput {
+        count: u32,
+        at_ms: u64,
+    },
+    /// The caller said there is nothing else ("no, that's all").
+    CallerDone {
+        text: String,
+        at_ms: u64,
+    },
+    /// Handed to a queue; the caller is on hold.
+    Queued {
+        queue: String,
+        at_ms: u64,
+    },
+    /// A re-routed caller left the queue for self-service.
+    LeftQueue {
+        queue: String,
+        at_ms: u64,
+    },
+    Ended {
+        reason: String,
+        at_ms: u64,
+    },
+}

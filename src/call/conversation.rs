@@ -1,0 +1,672 @@
+//! The dialplan flow of one call: greet, listen, answer what the session
+//! decides, reprompt on silence, hand off to a queue, say goodbye.
+//!
+//! Every caller frame is a tick. On a tick the audio goes to the session
+//! first, so a barge-in or a decision takes effect before the frame the
+//! caller hears next is chosen; then the no-input timer is checked; then the
+//! playout (or the hold chime) gives at most one frame.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use crate::brain::intent::Router;
+use crate::call_record::{CallRecord, DecisionRecord, EventRecord};
+use crate::dialplan::{Action, Dialplan};
+use crate::session::{self, Decision, RouteKind, Session, SessionConfig};
+
+use super::closing::is_closing;
+use super::hold::Hold;
+use super::playout::{Playout, PlayoutEvent};
+use super::prompts::{self, Fixed, Line};
+use super::record;
+use super::stream_clock::StreamClock;
+use super::{CallConfig, CallEvent, Input, Output, StopReason};
+
+/// Share of the router's acting threshold the best guess needs before the
+/// clarify question names the two likeliest intents; below it the guess is
+/// noise (an out-of-scope request) and the caller hears `not_understood`.
+const CLARIFY_SHARE: f32 = 0.5;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Phase {
+    /// Created, `start` not called yet.
+    Waiting,
+    Talking,
+    /// Handed to this queue; the caller hears the hold chime.
+    Held {
+        queue: String,
+    },
+    Ended,
+}
+
+/// What happens once the queued prompts have played.
+#[derive(Debug, Clone)]
+enum After {
+    Listen,
+    Handoff(Decision),
+    Hangup(String),
+}
+
+/// A decision waiting for the first frame of its reply (voice-to-voice).
+#[derive(Debug, Clone, Copy)]
+struct Reply {
+    speech_end_ms: Option<u64>,
+    decided_ms: u64,
+}
+
+pub struct Call {
+    dialplan: Arc<Dialplan>,
+    config: CallConfig,
+    session: Session,
+    phase: Phase,
+    outputs: VecDeque<Output>,
+    playout: Playout,
+    after: After,
+    hold: Hold,
+    clock: StreamClock,
+    started_ms: u64,
+    /// Prompt audio received, by key.
+    audio: HashMap<String, Arc<[i16]>>,
+    /// Keys asked for and not answered yet.
+    requested: HashSet<String>,
+    no_input_at: Option<u64>,
+    no_input_count: u32,
+    /// Between the session's `SpeechStarted` and the utterance it closes.
+    speaking: bool,
+    /// A self-service answer was given.
+    served: bool,
+    /// "Anything else?" was asked and not answered yet.
+    offered_more: bool,
+    reply: Option<Reply>,
+    decisions: Vec<DecisionRecord>,
+    last_decision: Option<Decision>,
+    events: Vec<EventRecord>,
+    queue: Option<String>,
+    end_reason: Option<String>,
+}
+
+impl Call {
+    pub fn new(dialplan: Arc<Dialplan>, router: Arc<Router>, config: CallConfig) -> Call {
+        let session = Session::new(
+            dialplan.clone(),
+            router,
+            SessionConfig::new(config.language),
+        );
+        Call {
+            dialplan,
+            config,
+            session,
+            phase: Phase::Waiting,
+            outputs: VecDeque::new(),
+            playout: Playout::default(),
+            after: After::Listen,
+            hold: Hold::default(),
+            clock: StreamClock::default(),
+            started_ms: 0,
+            audio: HashMap::new(),
+            requested: HashSet::new(),
+            no_input_at: None,
+            no_input_count: 0,
+            speaking: false,
+            served: false,
+            offered_more: false,
+            reply: None,
+            decisions: Vec::new(),
+            last_decision: None,
+            events: Vec::new(),
+            queue: None,
+            end_reason: None,
+        }
+    }
+
+    /// Answers the call: the greeting is asked for and plays as soon as
+    /// its audio is there.
+    pub fn start(&mut self, now_ms: u64) {
+        if self.phase != Phase::Waiting {
+            return;
+        }
+        self.started_ms = now_ms;
+        self.phase = Phase::Talking;
+        let greeting = self.fixed(Fixed::Greeting);
+        self.say(now_ms, greeting.into_iter().collect(), After::Listen, None);
+    }
+
+    pub fn handle_input(&mut self, now_ms: u64, input: Input<'_>) {
+        match input {
+            Input::CallerFrame(pcm) => self.on_frame(now_ms, pcm),
+            Input::Dtmf(digit) => self.on_dtmf(now_ms, digit),
+            Input::Transcript(t) => {
+                let closing =
+                    self.offered_more && self.phase == Phase::Talking && is_closing(&t.text);
+                let (text, id) = (t.text.clone(), t.utterance);
+                let before = self.session.turns().len();
+                self.session
+                    .handle_input(now_ms, session::Input::Transcript(t));
+                self.pump_session(now_ms, closing);
+                let understood = self.session.turns().len() > before;
+                if closing && understood {
+                    self.emit(
+                        now_ms,
+                        CallEvent::CallerDone {
+                            text,
+                            at_ms: now_ms,
+                        },
+                    );
+                    let goodbye = self.fixed(Fixed::Goodbye);
+                    let reply = self.reply_to_utterance(now_ms, Some(id));
+                    self.say(
+                        now_ms,
+                        goodbye.into_iter().collect(),
+                        After::Hangup("goodbye".into()),
+                        reply,
+                    );
+                } else if !understood {
+                    // Nothing recognisable: the caller is waited for again.
+                    self.arm_no_input(now_ms);
+                }
+            }
+            Input::PromptAudio { key, pcm_8k } => {
+                self.requested.remove(&key);
+                self.playout.provide(&key, &pcm_8k);
+                self.audio.insert(key, pcm_8k);
+            }
+            Input::Hangup => self.on_hangup(now_ms),
+            Input::Shutdown => {
+                if !matches!(self.phase, Phase::Ended) {
+                    self.phase = Phase::Talking;
+                    let goodbye = self.fixed(Fixed::Goodbye);
+                    self.say(
+                        now_ms,
+                        goodbye.into_iter().collect(),
+                        After::Hangup("shutdown".into()),
+                        None,
+                    );
+                }
+            }
+        }
+    }
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// Utterances still waiting for their transcript: the runtime may wait
+    /// for them before saving the record of an ended call.
+    pub fn awaiting_transcripts(&self) -> usize {
+        self.session.awaiting_transcripts()
+    }
+
+    pub fn is_ended(&self) -> bool {
+        self.phase == Phase::Ended
+    }
+
+    /// What is kept of the call so far. The runtime adds the wall-clock
+    /// times, the called number, the recordings and the RTP counters.
+    pub fn record(&self) -> CallRecord {
+        let turns = self
+            .session
+            .turns()
+            .iter()
+            .map(|t| {
+                let start_ms = self.call_ms(self.clock.to_now(t.start_ms));
+                let end_ms = self.call_ms(self.clock.to_now(t.end_ms));
+                record::turn(t, start_ms, end_ms)
+            })
+            .collect();
+        record::call(record::Parts {
+            config: &self.config,
+            turns,
+            decisions: self.decisions.clone(),
+            events: self.events.clone(),
+            last: self.last_decision.as_ref(),
+            queue: self.queue.clone(),
+            end_reason: self.end_reason.clone(),
+        })
+    }
+
+    fn on_frame(&mut self, now_ms: u64, pcm: &[i16]) {
+        if self.phase == Phase::Ended {
+            return;
+        }
+        self.clock.push(pcm.len(), now_ms);
+        self.session
+            .handle_input(now_ms, session::Input::Audio8k(pcm));
+        self.pump_session(now_ms, false);
+        self.check_no_input(now_ms);
+        self.play_frame(now_ms);
+    }
+
+    fn on_dtmf(&mut self, now_ms: u64, digit: char) {
+        if self.phase == Phase::Ended {
+            return;
+        }
+        self.emit(
+            now_ms,
+            CallEvent::Dtmf {
+                digit,
+                at_ms: now_ms,
+            },
+        );
+        self.no_input_count = 0;
+        if self.config.barge_in && self.phase == Phase::Talking {
+            self.barge_in(now_ms, now_ms);
+        }
+        self.session
+            .handle_input(now_ms, session::Input::Dtmf(digit));
+        self.pump_session(now_ms, false);
+        if self.playout.is_idle() && matches!(self.after, After::Listen) {
+            self.arm_no_input(now_ms);
+        }
+    }
+
+    fn on_hangup(&mut self, now_ms: u64) {
+        if self.phase == Phase::Ended {
+            return;
+        }
+        if let Some(key) = self.playout.stop() {
+            let why = StopReason::Hangup;
+            self.emit(
+                now_ms,
+                CallEvent::PromptStopped {
+                    key,
+                    why,
+                    at_ms: now_ms,
+                },
+            );
+        }
+        // Close a sentence cut off by the hang-up so it is still recorded.
+        self.session
+            .handle_input(now_ms, session::Input::EndOfAudio);
+        self.end(now_ms, "caller_hung_up");
+        self.pump_session(now_ms, false);
+    }
+
+    /// Carries out what the session produced. `closing`: the transcript
+    /// just fed is the caller declining more help.
+    fn pump_session(&mut self, now_ms: u64, closing: bool) {
+        while let Some(out) = self.session.poll_output() {
+            match out {
+                session::Output::SpeechStarted { at_ms } => {
+                    self.speaking = true;
+                    self.no_input_at = None;
+                    let speech_ms = self.clock.to_now(at_ms);
+                    if self.config.barge_in && self.phase == Phase::Talking {
+                        self.barge_in(now_ms, speech_ms);
+                    }
+                }
+                session::Output::Transcribe(req) => {
+                    self.speaking = false;
+                    self.outputs.push_back(Output::Transcribe(req));
+                }
+                session::Output::Utterance(u) => {
+                    self.no_input_count = 0;
+                    self.offered_more = false;
+                    self.emit(now_ms, CallEvent::Utterance(u));
+                }
+                // The caller's "no, that's all" is no request: the decision
+                // the session made of it does not stand.
+                session::Output::Decision(_) if closing => {}
+                session::Output::Decision(d) => {
+                    self.record_decision(now_ms, &d);
+                    self.emit(now_ms, CallEvent::Decision(d.clone()));
+                    if self.phase != Phase::Ended {
+                        self.react(now_ms, d);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops an interruptible prompt because the caller spoke (or keyed)
+    /// from `speech_ms`.
+    fn barge_in(&mut self, now_ms: u64, speech_ms: u64) {
+        if !self.playout.is_interruptible() {
+            return;
+        }
+        let key = self.playout.head_key().unwrap_or_default().to_string();
+        let audible = self.playout.stop();
+        self.reply = None;
+        self.after = After::Listen;
+        self.emit(
+            now_ms,
+            CallEvent::BargeIn {
+                key,
+                speech_ms,
+                at_ms: now_ms,
+            },
+        );
+        if let Some(key) = audible {
+            let why = StopReason::BargeIn;
+            self.emit(
+                now_ms,
+                CallEvent::PromptStopped {
+                    key,
+                    why,
+                    at_ms: now_ms,
+                },
+            );
+        }
+    }
+
+    /// Answers a decision at once, cutting off whatever plays.
+    fn react(&mut self, now_ms: u64, d: Decision) {
+        let reply = self.reply_to_utterance(now_ms, d.utterance);
+        match d.route.kind {
+            RouteKind::Queue => {
+                let queue = d
+                    .route
+                    .target
+                    .clone()
+                    .unwrap_or_else(|| self.dialplan.default_queue.clone());
+                if let Phase::Held { queue: held } = &self.phase {
+                    // Already queued: the summary was refreshed (or the caller
+                    // re-routed to another queue, which needs no new notice).
+                    if *held != queue {
+                        self.phase = Phase::Held {
+                            queue: queue.clone(),
+                        };
+                        self.queue = Some(queue.clone());
+                        self.outputs.push_back(Output::Handoff(d));
+                        self.emit(
+                            now_ms,
+                            CallEvent::Queued {
+                                queue,
+                                at_ms: now_ms,
+                            },
+                        );
+                    }
+                    return;
+                }
+                if let After::Handoff(pending) = &mut self.after
+                    && pending.route.target == d.route.target
+                {
+                    *pending = d; // the transfer notice is already playing
+                    return;
+                }
+                let transfer = self.fixed(Fixed::Transfer);
+                self.say(
+                    now_ms,
+                    transfer.into_iter().collect(),
+                    After::Handoff(d),
+                    reply,
+                );
+            }
+            RouteKind::SelfService => {
+                self.leave_queue(now_ms);
+                let intent = d.intent.clone().unwrap_or_default();
+                let mut lines: Vec<Line> = self.answer(&intent).into_iter().collect();
+                let answers = matches!(
+                    self.dialplan.intent(&intent).map(|i| &i.action),
+                    Some(Action::Answer { .. })
+                );
+                if answers {
+                    self.served = true;
+                    self.offered_more = true;
+                    lines.extend(self.fixed(Fixed::AnythingElse));
+                }
+                self.say(now_ms, lines, After::Listen, reply);
+            }
+            RouteKind::Clarify => {
+                self.leave_queue(now_ms);
+                let line = self.clarify_line(&d);
+                self.say(now_ms, line.into_iter().collect(), After::Listen, reply);
+            }
+        }
+    }
+
+    /// The clarify question naming the two likeliest intents, or
+    /// `not_understood` when the router had no real guess.
+    fn clarify_line(&self, d: &Decision) -> Option<Line> {
+        let floor = self.dialplan.router.threshold * CLARIFY_SHARE;
+        let pair = d
+            .route
+            .target
+            .as_deref()
+            .and_then(|t| t.split_once('|'))
+            .filter(|_| d.confidence >= floor);
+        match pair {
+            Some((first, second)) => Some(prompts::clarify(
+                &self.dialplan,
+                self.config.language,
+                first,
+                second,
+            )),
+            None => self.fixed(Fixed::NotUnderstood),
+        }
+    }
+
+    fn leave_queue(&mut self, now_ms: u64) {
+        if let Phase::Held { queue } = &self.phase {
+            let queue = queue.clone();
+            self.phase = Phase::Talking;
+            self.emit(
+                now_ms,
+                CallEvent::LeftQueue {
+                    queue,
+                    at_ms: now_ms,
+                },
+            );
+        }
+    }
+
+    /// Replaces whatever plays with `lines`, then does `after`.
+    fn say(&mut self, now_ms: u64, lines: Vec<Line>, after: After, reply: Option<Reply>) {
+        if let Some(key) = self.playout.stop() {
+            let why = StopReason::Decision;
+            self.emit(
+                now_ms,
+                CallEvent::PromptStopped {
+                    key,
+                    why,
+                    at_ms: now_ms,
+                },
+            );
+        }
+        self.no_input_at = None;
+        self.after = after;
+        self.reply = reply;
+        for line in lines {
+            let audio = self.audio.get(&line.key).cloned();
+            if audio.is_none() && self.requested.insert(line.key.clone()) {
+                self.outputs.push_back(Output::RenderPrompt {
+                    key: line.key.clone(),
+                    text: line.text.clone(),
+                    language: self.config.language,
+                    wav: line.wav.clone(),
+                });
+            }
+            self.playout.push(line, audio);
+        }
+        if self.playout.is_idle() {
+            self.finish_prompts(now_ms); // nothing to say: go straight on
+        }
+    }
+
+    fn play_frame(&mut self, now_ms: u64) {
+        let mut events = Vec::new();
+        let frame = self.playout.tick(now_ms, &mut events);
+        let (before, after): (Vec<_>, Vec<_>) = events.into_iter().partition(|e| {
+            matches!(
+                e,
+                PlayoutEvent::Started { .. } | PlayoutEvent::Missing { .. }
+            )
+        });
+        for event in before {
+            self.on_playout(now_ms, event);
+        }
+        if let Some(frame) = frame {
+            self.outputs.push_back(Output::Play(frame));
+        } else if matches!(self.phase, Phase::Held { .. })
+            && let Some(frame) = self.hold.tick()
+        {
+            self.outputs.push_back(Output::Play(frame));
+        }
+        for event in after {
+            self.on_playout(now_ms, event);
+        }
+    }
+
+    fn on_playout(&mut self, now_ms: u64, event: PlayoutEvent) {
+        match event {
+            PlayoutEvent::Started { key, text } => {
+                if let Some(reply) = self.reply.take() {
+                    self.emit(
+                        now_ms,
+                        CallEvent::AnswerStarted {
+                            key: key.clone(),
+                            speech_end_ms: reply.speech_end_ms,
+                            decided_ms: reply.decided_ms,
+                            first_frame_ms: now_ms,
+                        },
+                    );
+                }
+                self.emit(
+                    now_ms,
+                    CallEvent::PromptStarted {
+                        key,
+                        text,
+                        at_ms: now_ms,
+                    },
+                );
+            }
+            PlayoutEvent::Finished { key } => {
+                self.emit(now_ms, CallEvent::PromptFinished { key, at_ms: now_ms })
+            }
+            PlayoutEvent::Missing { key } => {
+                self.requested.remove(&key);
+                self.emit(now_ms, CallEvent::PromptMissing { key, at_ms: now_ms })
+            }
+            PlayoutEvent::Drained => self.finish_prompts(now_ms),
+        }
+    }
+
+    /// The queued prompts are over: listen, hand off or hang up.
+    fn finish_prompts(&mut self, now_ms: u64) {
+        self.reply = None;
+        match std::mem::replace(&mut self.after, After::Listen) {
+            After::Listen => self.arm_no_input(now_ms),
+            After::Handoff(d) => {
+                let queue = d
+                    .route
+                    .target
+                    .clone()
+                    .unwrap_or_else(|| self.dialplan.default_queue.clone());
+                self.phase = Phase::Held {
+                    queue: queue.clone(),
+                };
+                self.queue = Some(queue.clone());
+                self.hold = Hold::default();
+                self.outputs.push_back(Output::Handoff(d));
+                self.emit(
+                    now_ms,
+                    CallEvent::Queued {
+                        queue,
+                        at_ms: now_ms,
+                    },
+                );
+            }
+            After::Hangup(reason) => {
+                self.end(now_ms, &reason);
+                self.outputs.push_back(Output::Hangup { reason });
+            }
+        }
+    }
+
+    /// Starts waiting for the caller, unless they are already talking or
+    /// being understood (the timer starts again if that comes to nothing).
+    fn arm_no_input(&mut self, now_ms: u64) {
+        let listening = self.phase == Phase::Talking
+            && self.playout.is_idle()
+            && matches!(self.after, After::Listen);
+        if listening && !self.speaking && self.session.awaiting_transcripts() == 0 {
+            self.no_input_at = Some(now_ms + self.config.no_input_ms);
+        }
+    }
+
+    fn check_no_input(&mut self, now_ms: u64) {
+        let Some(at) = self.no_input_at else {
+            return;
+        };
+        if now_ms < at || self.speaking || self.session.awaiting_transcripts() > 0 {
+            return;
+        }
+        self.no_input_at = None;
+        self.no_input_count += 1;
+        let count = self.no_input_count;
+        self.emit(
+            now_ms,
+            CallEvent::NoInput {
+                count,
+                at_ms: now_ms,
+            },
+        );
+        if count >= self.config.max_no_input.max(1) {
+            // A caller who was helped and then stays silent is done; one
+            // who never got anywhere gave up or cannot be heard.
+            let reason = if self.served { "goodbye" } else { "no_input" };
+            let goodbye = self.fixed(Fixed::Goodbye);
+            self.say(
+                now_ms,
+                goodbye.into_iter().collect(),
+                After::Hangup(reason.into()),
+                None,
+            );
+        } else {
+            let again = self.fixed(Fixed::NoInput);
+            self.say(now_ms, again.into_iter().collect(), After::Listen, None);
+        }
+    }
+
+    /// When the caller finished the utterance a decision answers, on the
+    /// runtime clock (`None` for a key press).
+    fn reply_to_utterance(&self, now_ms: u64, utterance: Option<u32>) -> Option<Reply> {
+        let speech_end_ms = utterance.and_then(|id| {
+            self.session
+                .turns()
+                .iter()
+                .find(|t| t.id == id)
+                .map(|t| self.clock.to_now(t.end_ms))
+        });
+        Some(Reply {
+            speech_end_ms,
+            decided_ms: now_ms,
+        })
+    }
+
+    fn end(&mut self, now_ms: u64, reason: &str) {
+        self.phase = Phase::Ended;
+        self.no_input_at = None;
+        self.end_reason = Some(reason.to_string());
+        self.emit(
+            now_ms,
+            CallEvent::Ended {
+                reason: reason.to_string(),
+                at_ms: now_ms,
+            },
+        );
+    }
+
+    fn record_decision(&mut self, now_ms: u64, d: &Decision) {
+        self.decisions
+            .push(record::decision(d, self.call_ms(now_ms)));
+        self.last_decision = Some(d.clone());
+    }
+
+    fn emit(&mut self, now_ms: u64, event: CallEvent) {
+        self.events
+            .push(record::event(&event, self.call_ms(now_ms)));
+        self.outputs.push_back(Output::Event(event));
+    }
+
+    fn call_ms(&self, now_ms: u64) -> u64 {
+        now_ms.saturating_sub(self.started_ms)
+    }
+
+    fn fixed(&self, which: Fixed) -> Option<Line> {
+        prompts::fixed(&self.dialplan, self.config.language, which)
+    }
+
+    fn answer(&self, intent: &str) -> Option<Line> {
+        prompts::answer(&self.dialplan, self.config.language, intent)
+    }
+}
