@@ -285,7 +285,7 @@ mod tests {
             let len = (rng.next() % 80) as usize;
             let mut bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
             // Bias half the inputs towards version 2 to reach deeper checks.
-            if len > 0 && rng.next() % 2 == 0 {
+            if len > 0 && rng.next().is_multiple_of(2) {
                 bytes[0] = (bytes[0] & 0x3F) | 0x80;
             }
             if let Ok(packet) = RtpPacket::parse(&bytes) {

@@ -167,3 +167,173 @@ impl MediaReceiver {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rtp::packet::RtpHeader;
+    use crate::rtp::sender::MediaSender;
+
+    fn config() -> ReceiverConfig {
+        ReceiverConfig {
+            dtmf_payload_type: Some(101),
+            ..ReceiverConfig::new(G711::Pcmu)
+        }
+    }
+
+    /// 20 ms frames of a steady tone level.
+    fn frames(sender: &mut MediaSender, count: usize, level: i16) -> Vec<Vec<u8>> {
+        (0..count)
+            .map(|i| {
+                let frame: [i16; FRAME_SAMPLES] = std::array::from_fn(|j| {
+                    if (i * 160 + j) % 16 < 8 {
+                        level
+                    } else {
+                        -level
+                    }
+                });
+                let mut out = Vec::new();
+                sender.packetize(&frame, &mut out);
+                out
+            })
+            .collect()
+    }
+
+    #[test]
+    fn junk_wrong_types_duplicates_and_late_packets_are_counted() {
+        let mut receiver = MediaReceiver::new(config());
+        let mut sender = MediaSender::new(42, G711::Pcmu, 0, 10, 0);
+        let packets = frames(&mut sender, 20, 4000);
+        receiver.push_packet(0, &[0x80, 0, 1]);
+        receiver.push_packet(0, b"not rtp at all, just text");
+        let mut comfort_noise = Vec::new();
+        RtpHeader::new(13, 9, 0, 42)
+            .write(&[40], &mut comfort_noise)
+            .unwrap();
+        receiver.push_packet(0, &comfort_noise);
+        for (i, packet) in packets.iter().enumerate() {
+            // Packet 5 lost, packet 7 sent twice, packet 2 arrives 300 ms late.
+            let now = i as u64 * 20;
+            if i != 5 && i != 2 {
+                receiver.push_packet(now, packet);
+            }
+            if i == 7 {
+                receiver.push_packet(now + 1, packet);
+            }
+            if i == 17 {
+                receiver.push_packet(now, &packets[2]);
+            }
+            while receiver.poll_frame(now).is_some() {}
+        }
+        let stats = receiver.stats();
+        assert_eq!(stats.malformed, 2);
+        assert_eq!(stats.wrong_payload_type, 1);
+        assert_eq!(stats.received, 20);
+        assert_eq!(stats.duplicate, 1);
+        assert_eq!(stats.late, 1);
+        assert_eq!(stats.lost, 1);
+        assert_eq!(stats.ssrc_changes, 0);
+        assert_eq!(stats.resyncs, 0);
+    }
+
+    #[test]
+    fn a_new_ssrc_takes_over_and_the_old_one_is_ignored() {
+        let mut receiver = MediaReceiver::new(config());
+        let mut first = MediaSender::new(1, G711::Pcmu, 0, 100, 5000);
+        let mut second = MediaSender::new(2, G711::Pcmu, 0, 60_000, 3_000_000_000);
+        let loud = frames(&mut first, 10, 8000);
+        let quiet = frames(&mut second, 20, 1000);
+        let mut out = Vec::new();
+        for i in 0..40u64 {
+            let now = i * 20;
+            match i {
+                0..10 => receiver.push_packet(now, &loud[i as usize]),
+                10..30 => receiver.push_packet(now, &quiet[i as usize - 10]),
+                _ => {}
+            }
+            if i == 12 {
+                // A straggler of the old stream.
+                receiver.push_packet(now, &loud[9]);
+            }
+            out.extend(receiver.poll_frame(now).unwrap());
+        }
+        let stats = receiver.stats();
+        assert_eq!(stats.ssrc_changes, 1);
+        assert_eq!(stats.late, 1);
+        assert_eq!(stats.lost, 0);
+        // The old stream plays out, then the new one, with no gap between.
+        let peak = |frame: usize| {
+            out[frame * 160..(frame + 1) * 160]
+                .iter()
+                .map(|s| s.abs())
+                .max()
+        };
+        let first_frame = 3;
+        assert!((first_frame..first_frame + 10).all(|f| peak(f) > Some(6000)));
+        assert!(
+            (first_frame + 10..first_frame + 30)
+                .all(|f| peak(f) < Some(1200) && peak(f) > Some(800))
+        );
+    }
+
+    #[test]
+    fn dtmf_digits_come_out_once_and_audio_goes_on() {
+        let mut receiver = MediaReceiver::new(config());
+        let mut sender = MediaSender::new(9, G711::Pcmu, 0, 0, 0);
+        sender.set_dtmf_payload_type(101);
+        let mut now = 0;
+        let mut send_all = |receiver: &mut MediaReceiver, packets: Vec<Vec<u8>>| {
+            for packet in packets {
+                receiver.push_packet(now, &packet);
+                while receiver.poll_frame(now).is_some() {}
+                now += 20;
+            }
+        };
+        let audio = frames(&mut sender, 5, 3000);
+        send_all(&mut receiver, audio);
+        let digit_1 = sender.dtmf('1', 120).unwrap();
+        send_all(&mut receiver, digit_1);
+        let digit_again = sender.dtmf('1', 60).unwrap();
+        send_all(&mut receiver, digit_again);
+        let digit_star = sender.dtmf('*', 200).unwrap();
+        send_all(&mut receiver, digit_star);
+        let audio = frames(&mut sender, 5, 3000);
+        send_all(&mut receiver, audio);
+        let digits: String = std::iter::from_fn(|| receiver.poll_dtmf()).collect();
+        assert_eq!(digits, "11*");
+        let stats = receiver.stats();
+        assert_eq!(stats.lost, 0);
+        assert_eq!(stats.late, 0);
+        assert_eq!(stats.resyncs, 0);
+    }
+
+    #[test]
+    fn a_telephone_event_without_negotiation_is_a_wrong_payload_type() {
+        let mut receiver = MediaReceiver::new(ReceiverConfig::new(G711::Pcmu));
+        let mut sender = MediaSender::new(9, G711::Pcmu, 0, 0, 0);
+        for packet in sender.dtmf('5', 100).unwrap() {
+            receiver.push_packet(0, &packet);
+        }
+        assert_eq!(receiver.poll_dtmf(), None);
+        assert_eq!(receiver.stats().wrong_payload_type, 7);
+    }
+
+    #[test]
+    fn reconfiguring_switches_codec_for_what_follows() {
+        let mut receiver = MediaReceiver::new(config());
+        receiver.reconfigure(ReceiverConfig {
+            codec: G711::Pcma,
+            payload_type: 8,
+            ..config()
+        });
+        let mut sender = MediaSender::new(3, G711::Pcma, 8, 0, 0);
+        let mut out = Vec::new();
+        sender.packetize(&[2000; FRAME_SAMPLES], &mut out);
+        receiver.push_packet(0, &out);
+        let frames: Vec<_> = (0..4).filter_map(|i| receiver.poll_frame(i * 20)).collect();
+        assert_eq!(frames.len(), 4);
+        let decoded = crate::media::g711::alaw_decode(crate::media::g711::alaw_encode(2000));
+        assert!(frames[3].iter().all(|&s| s == decoded));
+        assert_eq!(receiver.stats().wrong_payload_type, 0);
+    }
+}

@@ -142,3 +142,81 @@ impl MediaSender {
         self.sequence = self.sequence.wrapping_add(1);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rtp::dtmf::TelephoneEvent;
+    use crate::rtp::packet::RtpPacket;
+
+    #[test]
+    fn packets_count_on_and_mark_talkspurts() {
+        let mut sender = MediaSender::new(0xCAFE, G711::Pcma, 8, u16::MAX, u32::MAX - 100);
+        let frame = [1000i16; FRAME_SAMPLES];
+        let mut out = Vec::new();
+        let mut headers = Vec::new();
+        for i in 0..4 {
+            if i == 2 {
+                sender.skip(800);
+            }
+            sender.packetize(&frame, &mut out);
+            let packet = RtpPacket::parse(&out).unwrap();
+            assert_eq!(packet.payload.len(), FRAME_SAMPLES);
+            assert_eq!(packet.payload[0], crate::media::g711::alaw_encode(1000));
+            headers.push((
+                packet.marker,
+                packet.sequence,
+                packet.timestamp,
+                packet.ssrc,
+            ));
+        }
+        let start = u32::MAX - 100;
+        assert_eq!(
+            headers,
+            vec![
+                (true, u16::MAX, start, 0xCAFE),
+                (false, 0, start.wrapping_add(160), 0xCAFE),
+                (true, 1, start.wrapping_add(320 + 800), 0xCAFE),
+                (false, 2, start.wrapping_add(480 + 800), 0xCAFE),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_digit_is_a_packet_train_and_audio_resumes_after_it() {
+        let mut sender = MediaSender::new(7, G711::Pcmu, 0, 100, 8000);
+        sender.set_dtmf_payload_type(96);
+        let mut out = Vec::new();
+        sender.packetize(&[0; FRAME_SAMPLES], &mut out);
+        let train = sender.dtmf('#', 100).unwrap();
+        let packets: Vec<RtpPacket> = train.iter().map(|p| RtpPacket::parse(p).unwrap()).collect();
+        // 100 ms: five updates (the last one ends it), two more end copies.
+        assert_eq!(packets.len(), 7);
+        for (i, packet) in packets.iter().enumerate() {
+            assert_eq!(packet.payload_type, 96);
+            assert_eq!(packet.sequence, 101 + i as u16);
+            assert_eq!(packet.timestamp, 8160);
+            assert_eq!(packet.marker, i == 0);
+            let event = TelephoneEvent::parse(packet.payload).unwrap();
+            assert_eq!(event.event, 11);
+            assert_eq!(event.end, i >= 4);
+        }
+        sender.packetize(&[0; FRAME_SAMPLES], &mut out);
+        let next = RtpPacket::parse(&out).unwrap();
+        assert_eq!(next.sequence, 108);
+        assert_eq!(next.timestamp, 8160 + 7 * 160);
+        assert!(next.marker);
+        assert_eq!(sender.dtmf('x', 100), Err(RtpError::NotDtmfDigit('x')));
+    }
+
+    #[test]
+    fn other_packet_lengths_advance_by_their_samples() {
+        let mut sender = MediaSender::new(1, G711::Pcmu, 0, 0, 0);
+        let mut out = Vec::new();
+        sender.packetize_samples(&[0; 240], &mut out);
+        assert_eq!(out.len(), 12 + 240);
+        assert_eq!(sender.next_timestamp(), 240);
+        assert_eq!(sender.next_sequence(), 1);
+        assert_eq!(sender.ssrc(), 1);
+    }
+}
