@@ -69,12 +69,11 @@ impl Track {
             bits_per_sample: 16,
             sample_format: SampleFormat::Int,
         };
-        let writer = WavWriter::new(BufWriter::new(file), spec).map_err(|source| {
-            RecorderError::Write {
+        let writer =
+            WavWriter::new(BufWriter::new(file), spec).map_err(|source| RecorderError::Write {
                 path: path.clone(),
                 source,
-            }
-        })?;
+            })?;
         Ok(Track {
             path,
             writer,

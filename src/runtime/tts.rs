@@ -90,7 +90,8 @@ type Cache<K> = Mutex<HashMap<K, Arc<[i16]>>>;
 pub struct PromptRenderer {
     cache_dir: PathBuf,
     program: String,
-    rendered: Cache<(Language, String)>,
+    /// Keyed by language code (`Language` is not `Hash`) and text.
+    rendered: Cache<(&'static str, String)>,
     recorded: Cache<PathBuf>,
 }
 
@@ -122,7 +123,7 @@ impl PromptRenderer {
         if text.is_empty() {
             return Err(TtsError::EmptyText);
         }
-        let key = (language, text.to_owned());
+        let key = (language.code(), text.to_owned());
         if let Some(pcm) = lock(&self.rendered).get(&key) {
             return Ok(pcm.clone());
         }
@@ -281,9 +282,7 @@ fn read_cached(path: &Path) -> Option<Vec<i16>> {
             tracing::warn!(path = %path.display(), "cached prompt has the wrong format; rendering again");
             None
         }
-        Err(WavError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-            None
-        }
+        Err(WavError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => {
             tracing::warn!(path = %path.display(), error = %e, "cached prompt unreadable; rendering again");
             None
