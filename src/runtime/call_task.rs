@@ -1,0 +1,428 @@
+//! One answered call in the runtime: its RTP socket, the 20 ms media clock,
+//! the jitter buffer and sender, the recorder, and the sans-IO call core.
+//!
+//! Media never waits on recognition or rendering: both run elsewhere and come
+//! back as messages, and the tick keeps sending audio meanwhile.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::time::{MissedTickBehavior, interval_at};
+
+use crate::brain::asr::Transcript;
+use crate::call::{Call, CallConfig, Input as CallInput, Output as CallOutput};
+use crate::call_record::{CallRecord, EventRecord};
+use crate::rtp::{G711, MediaReceiver, MediaSender, ReceiverConfig};
+use crate::runtime::clock::{Clock, unix_ms};
+use crate::runtime::engine::SharedEngine;
+use crate::runtime::recorder::CallRecorder;
+use crate::sip::{CallHandle, Codec, EndReason, MediaOffer};
+
+const FRAME: usize = 160;
+const TICK_MS: u64 = 20;
+/// How long a hang-up we asked for may take before the call is closed anyway.
+const BYE_GRACE_MS: u64 = 4000;
+
+/// What the SIP side and helpers tell a call.
+#[derive(Debug)]
+pub enum CallMsg {
+    Ended(EndReason),
+    Media(MediaOffer),
+    Transcript(Transcript),
+    Prompt { key: String, pcm: Arc<[i16]> },
+    /// The engine is stopping: hang up now.
+    Shutdown,
+}
+
+/// What a call asks of the SIP side.
+#[derive(Debug)]
+pub enum SipCommand {
+    Hangup(CallHandle),
+}
+
+pub struct CallSetup {
+    pub handle: CallHandle,
+    pub id: String,
+    pub sip_call_id: String,
+    pub caller: String,
+    pub called: String,
+    pub offer: MediaOffer,
+    pub socket: UdpSocket,
+}
+
+pub fn g711(codec: Codec) -> G711 {
+    match codec {
+        Codec::Pcmu => G711::Pcmu,
+        Codec::Pcma => G711::Pcma,
+    }
+}
+
+struct Media {
+    socket: UdpSocket,
+    remote: SocketAddr,
+    on_hold: bool,
+    receiver: MediaReceiver,
+    sender: MediaSender,
+    packet: Vec<u8>,
+}
+
+impl Media {
+    fn new(socket: UdpSocket, offer: &MediaOffer, playout_delay_ms: u32, seed: u64) -> Media {
+        let receiver = MediaReceiver::new(ReceiverConfig {
+            codec: g711(offer.codec),
+            payload_type: offer.payload_type,
+            dtmf_payload_type: offer.dtmf_payload_type,
+            playout_delay_ms,
+        });
+        let ssrc = (seed ^ (seed >> 32)) as u32;
+        let sender = MediaSender::new(
+            ssrc,
+            g711(offer.codec),
+            offer.payload_type,
+            (seed >> 8) as u16,
+            (seed >> 16) as u32,
+        );
+        Media {
+            socket,
+            remote: offer.remote_rtp,
+            on_hold: offer.on_hold,
+            receiver,
+            sender,
+            packet: Vec::with_capacity(12 + FRAME),
+        }
+    }
+
+    fn send(&mut self, frame: &[i16; FRAME]) {
+        if self.on_hold || self.remote.ip().is_unspecified() {
+            self.sender.skip(FRAME as u32);
+            return;
+        }
+        self.packet.clear();
+        self.sender.packetize(frame, &mut self.packet);
+        // A full socket buffer drops this packet, as the network would.
+        let _ = self.socket.try_send_to(&self.packet, self.remote);
+    }
+}
+
+pub struct CallTask {
+    engine: SharedEngine,
+    clock: Clock,
+    handle: CallHandle,
+    call: Call,
+    media: Media,
+    recorder: Option<CallRecorder>,
+    record_base: CallRecord,
+    sip: mpsc::Sender<SipCommand>,
+    inbox: mpsc::Receiver<CallMsg>,
+    outbox: mpsc::Sender<CallMsg>,
+    /// Call time (ms) at which our own hang-up gives up waiting for the BYE.
+    hanging_up_until: Option<u64>,
+    started_ms: u64,
+}
+
+impl CallTask {
+    pub fn new(
+        engine: SharedEngine,
+        clock: Clock,
+        setup: CallSetup,
+        sip: mpsc::Sender<SipCommand>,
+    ) -> (CallTask, mpsc::Sender<CallMsg>) {
+        let (outbox, inbox) = mpsc::channel(64);
+        let settings = engine.calls.clone();
+        let call = Call::new(
+            engine.dialplan.clone(),
+            engine.router.clone(),
+            CallConfig {
+                language: engine.language,
+                no_input_ms: settings.no_input_ms,
+                max_no_input: settings.max_no_input,
+                barge_in: settings.barge_in,
+                caller: setup.caller.clone(),
+                call_id: setup.id.clone(),
+            },
+        );
+        let recorder = settings.recordings.as_ref().and_then(|dir| {
+            CallRecorder::create(dir, &setup.id)
+                .map_err(|e| tracing::warn!(call = %setup.id, "not recording: {e}"))
+                .ok()
+        });
+        let seed = seed_of(&setup.id) ^ clock.now_ms();
+        let record_base = CallRecord {
+            id: setup.id.clone(),
+            sip_call_id: setup.sip_call_id.clone(),
+            caller: setup.caller.clone(),
+            called: setup.called.clone(),
+            language: engine.language.code().to_string(),
+            started_unix_ms: unix_ms(),
+            answered_unix_ms: Some(unix_ms()),
+            ..CallRecord::default()
+        };
+        let task = CallTask {
+            media: Media::new(setup.socket, &setup.offer, settings.playout_delay_ms, seed),
+            engine,
+            clock,
+            handle: setup.handle,
+            call,
+            recorder,
+            record_base,
+            sip,
+            inbox,
+            outbox: outbox.clone(),
+            hanging_up_until: None,
+            started_ms: clock.now_ms(),
+        };
+        (task, outbox)
+    }
+
+    pub async fn run(mut self) {
+        let start = self.clock.now_ms();
+        self.started_ms = start;
+        self.save(None, None);
+        self.call.start(0);
+        self.drain(0);
+        let mut ticker = interval_at(
+            self.clock.instant_at(start).into(),
+            Duration::from_millis(TICK_MS),
+        );
+        // Late ticks are caught up, not skipped: the RTP clock must not drift.
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
+        let mut ticks: u64 = 0;
+        let mut buf = [0u8; 2048];
+        let end = loop {
+            tokio::select! {
+                _ = ticker.tick() => {
+                    let call_ms = ticks * TICK_MS;
+                    ticks += 1;
+                    self.tick(start + call_ms, call_ms);
+                    if let Some(until) = self.hanging_up_until && call_ms >= until {
+                        break "engine_hung_up".to_string();
+                    }
+                }
+                received = self.media.socket.recv_from(&mut buf) => {
+                    if let Ok((n, _from)) = received {
+                        self.media.receiver.push_packet(self.clock.now_ms(), &buf[..n]);
+                    }
+                }
+                msg = self.inbox.recv() => match msg {
+                    Some(CallMsg::Ended(reason)) => break end_reason(&reason),
+                    Some(CallMsg::Media(offer)) => {
+                        self.media.remote = offer.remote_rtp;
+                        self.media.on_hold = offer.on_hold;
+                        let ms = ticks * TICK_MS;
+                        self.call_event(ms, "hold", if offer.on_hold { "on" } else { "off" });
+                    }
+                    Some(CallMsg::Transcript(t)) => {
+                        let ms = ticks * TICK_MS;
+                        self.call.handle_input(ms, CallInput::Transcript(t));
+                        self.drain(ms);
+                    }
+                    Some(CallMsg::Prompt { key, pcm }) => {
+                        let ms = ticks * TICK_MS;
+                        self.call.handle_input(ms, CallInput::PromptAudio { key, pcm_8k: pcm });
+                        self.drain(ms);
+                    }
+                    Some(CallMsg::Shutdown) | None => {
+                        let _ = self.sip.send(SipCommand::Hangup(self.handle)).await;
+                        break "shutdown".to_string();
+                    }
+                },
+            }
+        };
+        self.finish(end).await;
+    }
+
+    /// One 20 ms step: the caller's next frame in, our next frame out.
+    fn tick(&mut self, media_ms: u64, call_ms: u64) {
+        let frame = self
+            .media
+            .receiver
+            .poll_frame(media_ms)
+            .unwrap_or([0; FRAME]);
+        self.record_audio(|rec| rec.caller(&frame));
+        self.call.handle_input(call_ms, CallInput::CallerFrame(&frame));
+        while let Some(digit) = self.media.receiver.poll_dtmf() {
+            self.call_event(call_ms, "dtmf", &digit.to_string());
+            self.call.handle_input(call_ms, CallInput::Dtmf(digit));
+        }
+        let played = self.drain(call_ms);
+        let out = played.unwrap_or([0; FRAME]);
+        self.media.send(&out);
+        self.record_audio(|rec| rec.engine(&out));
+    }
+
+    /// A recording that fails (disk full) stops; the call goes on.
+    fn record_audio(
+        &mut self,
+        write: impl FnOnce(&mut CallRecorder) -> Result<(), crate::runtime::recorder::RecorderError>,
+    ) {
+        if let Some(rec) = self.recorder.as_mut()
+            && let Err(e) = write(rec)
+        {
+            tracing::warn!(call = %self.record_base.id, "recording stopped: {e}");
+            self.recorder = None;
+        }
+    }
+
+    /// Carries out everything the core asked for; returns the frame to play.
+    fn drain(&mut self, call_ms: u64) -> Option<[i16; FRAME]> {
+        let mut played = None;
+        while let Some(out) = self.call.poll_output() {
+            match out {
+                CallOutput::Play(frame) => played = Some(frame),
+                CallOutput::RenderPrompt {
+                    key,
+                    text,
+                    language,
+                    wav,
+                } => match self.engine.prompts.get(&key) {
+                    Some(pcm) => self
+                        .call
+                        .handle_input(call_ms, CallInput::PromptAudio { key, pcm_8k: pcm }),
+                    None => {
+                        let engine = self.engine.clone();
+                        let outbox = self.outbox.clone();
+                        tokio::task::spawn_blocking(move || {
+                            match engine.prompts.render(&key, &text, language, wav.as_deref()) {
+                                Ok(pcm) => {
+                                    let _ = outbox.blocking_send(CallMsg::Prompt { key, pcm });
+                                }
+                                Err(e) => tracing::warn!(%key, "prompt failed: {e}"),
+                            }
+                        });
+                    }
+                },
+                CallOutput::Transcribe(req) => {
+                    let asr = self.engine.asr.clone();
+                    let outbox = self.outbox.clone();
+                    tokio::spawn(async move {
+                        let utterance = req.utterance;
+                        let transcript = asr.transcribe(req).await.unwrap_or_else(|e| {
+                            tracing::warn!("recognition failed: {e}");
+                            Transcript {
+                                utterance,
+                                text: String::new(),
+                                asr_ms: 0.0,
+                            }
+                        });
+                        let _ = outbox.send(CallMsg::Transcript(transcript)).await;
+                    });
+                }
+                CallOutput::Event(_) => {}
+                CallOutput::Handoff(decision) => {
+                    tracing::info!(call = %self.record_base.id, queue = ?decision.route.target, "handed off");
+                    self.save(None, None);
+                }
+                CallOutput::Hangup { reason } => {
+                    if self.hanging_up_until.is_none() {
+                        self.call_event(call_ms, "hangup", &reason);
+                        self.hanging_up_until = Some(call_ms + BYE_GRACE_MS);
+                        let _ = self.sip.try_send(SipCommand::Hangup(self.handle));
+                    }
+                }
+            }
+        }
+        played
+    }
+
+    fn call_event(&mut self, at_ms: u64, kind: &str, detail: &str) {
+        self.record_base.events.push(EventRecord {
+            at_ms,
+            kind: kind.to_string(),
+            detail: detail.to_string(),
+        });
+    }
+
+    fn snapshot(&self, end_reason: Option<String>, ended: Option<i64>) -> CallRecord {
+        let core = self.call.record();
+        let mut events = core.events;
+        events.extend(self.record_base.events.iter().cloned());
+        events.sort_by_key(|e| e.at_ms);
+        CallRecord {
+            id: self.record_base.id.clone(),
+            sip_call_id: self.record_base.sip_call_id.clone(),
+            caller: self.record_base.caller.clone(),
+            called: self.record_base.called.clone(),
+            language: self.record_base.language.clone(),
+            started_unix_ms: self.record_base.started_unix_ms,
+            answered_unix_ms: self.record_base.answered_unix_ms,
+            ended_unix_ms: ended,
+            end_reason: end_reason.or(core.end_reason),
+            events,
+            rtp_stats: Some(rtp_stats_json(&self.media.receiver.stats())),
+            recording_caller: self.record_base.recording_caller.clone(),
+            recording_engine: self.record_base.recording_engine.clone(),
+            ..core
+        }
+    }
+
+    /// Stores the call as it stands, off the async threads.
+    fn save(&self, end_reason: Option<String>, ended: Option<i64>) {
+        let record = self.snapshot(end_reason, ended);
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = engine.save_call(&record) {
+                tracing::error!(call = %record.id, "call record not saved: {e}");
+            }
+        });
+    }
+
+    async fn finish(mut self, reason: String) {
+        let now = self.clock.now_ms().saturating_sub(self.started_ms);
+        self.call.handle_input(now, CallInput::Hangup);
+        self.drain(now);
+        if let Some(rec) = self.recorder.take() {
+            match rec.finish() {
+                Ok(paths) => {
+                    self.record_base.recording_caller = file_name(&paths.caller);
+                    self.record_base.recording_engine = file_name(&paths.engine);
+                }
+                Err(e) => tracing::warn!(call = %self.record_base.id, "recording: {e}"),
+            }
+        }
+        let record = self.snapshot(Some(reason), Some(unix_ms()));
+        let engine = self.engine.clone();
+        // Awaited: a clean shutdown must not lose the final record.
+        let saved = tokio::task::spawn_blocking(move || engine.save_call(&record)).await;
+        if let Ok(Err(e)) = saved {
+            tracing::error!(call = %self.record_base.id, "call record not saved: {e}");
+        }
+    }
+}
+
+fn end_reason(reason: &EndReason) -> String {
+    match reason {
+        EndReason::RemoteBye => "caller_hung_up".into(),
+        EndReason::LocalBye => "engine_hung_up".into(),
+        EndReason::Cancelled => "cancelled".into(),
+        EndReason::NoAck => "no_ack".into(),
+        EndReason::Failed(code) => format!("failed_{code}"),
+    }
+}
+
+fn seed_of(text: &str) -> u64 {
+    // FNV-1a: a cheap, stable spread of the call id into RTP identifiers.
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Recordings are stored relative to the recordings folder.
+fn file_name(path: &std::path::Path) -> Option<String> {
+    path.file_name().map(|n| n.to_string_lossy().into_owned())
+}
+
+fn rtp_stats_json(s: &crate::rtp::RtpStats) -> serde_json::Value {
+    serde_json::json!({
+        "received": s.received,
+        "lost": s.lost,
+        "late": s.late,
+        "duplicate": s.duplicate,
+        "malformed": s.malformed,
+        "wrong_payload_type": s.wrong_payload_type,
+        "concealed_frames": s.concealed_frames,
+        "jitter_ms": s.jitter_ms,
+    })
+}

@@ -1,0 +1,331 @@
+//! `ivr dial`: a minimal SIP caller. Places one call, plays a WAV as the
+//! caller's voice (paced 20 ms RTP), records what comes back, hangs up.
+//! It also measures what a caller feels: the gap from the end of their
+//! speech to the first sound of the answer (voice-to-voice).
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::net::UdpSocket;
+use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
+
+use crate::media::vad::{Endpointer, VadConfig, VadEvent};
+use crate::media::wav::{self, WavError};
+use crate::rtp::{MediaReceiver, MediaSender, ReceiverConfig};
+use crate::runtime::call_task::g711;
+use crate::runtime::clock::Clock;
+use crate::sip::{Endpoint, EndpointConfig, Input, Output, Peer, SipError, SipEvent, Transport};
+
+const FRAME: usize = 160;
+/// Received audio louder than this (RMS of a 20 ms frame) counts as sound.
+const SOUND_RMS: f64 = 120.0;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DialError {
+    #[error(transparent)]
+    Wav(#[from] WavError),
+    #[error("{0}: dial plays 8 kHz WAV files")]
+    SampleRate(String),
+    #[error("bad target {0}: expected sip:user@host[:port]")]
+    Target(String),
+    #[error("network: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Sip(#[from] SipError),
+    #[error("the call was not answered: {0}")]
+    NotAnswered(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct DialOptions {
+    pub target: String,
+    pub play: PathBuf,
+    pub local_ip: IpAddr,
+    /// Wait for the greeting to finish (sound, then this much silence)
+    /// before speaking; 0 speaks at once.
+    pub wait_for_prompt_ms: u64,
+    /// How long to keep listening after speaking.
+    pub listen_ms: u64,
+    /// Give up on an unanswered call after this long.
+    pub answer_timeout_ms: u64,
+    /// Digits to press (RFC 4733) after speaking, e.g. "0".
+    pub dtmf: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DialReport {
+    pub answered: bool,
+    /// Setup time: INVITE sent to 200 OK received.
+    pub setup_ms: f64,
+    /// What the caller heard, 8 kHz.
+    #[serde(skip)]
+    pub heard: Vec<i16>,
+    pub heard_ms: u64,
+    /// End of the caller's speech to the first sound of the answer.
+    pub voice_to_voice_ms: Option<f64>,
+    /// Whether the engine hung up (BYE) before we did.
+    pub remote_hung_up: bool,
+}
+
+pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
+    let audio = wav::read_wav(&opts.play)?;
+    if audio.sample_rate != 8000 {
+        return Err(DialError::SampleRate(opts.play.display().to_string()));
+    }
+    let speech_end_ms = last_speech_end_ms(&audio.samples);
+    let server = target_addr(&opts.target)?;
+    let sip = UdpSocket::bind(SocketAddr::new(opts.local_ip, 0)).await?;
+    let rtp = UdpSocket::bind(SocketAddr::new(opts.local_ip, 0)).await?;
+    let clock = Clock::new();
+    let mut endpoint = Endpoint::new(EndpointConfig {
+        local_addr: sip.local_addr()?,
+        user_agent: format!("ivr-dial/{}", env!("CARGO_PKG_VERSION")),
+        codecs: vec![crate::sip::Codec::Pcmu, crate::sip::Codec::Pcma],
+        seed: crate::runtime::clock::unix_ms() as u64,
+    });
+    let peer = Peer {
+        transport: Transport::Udp,
+        addr: server,
+    };
+    let call = endpoint.invite(clock.now_ms(), &opts.target, peer, "caller", rtp.local_addr()?, &[])?;
+    let invited = Instant::now();
+    let mut link = SipLink {
+        sip,
+        endpoint,
+        clock,
+        events: Default::default(),
+    };
+    let answer = link
+        .until_answered(call, invited + Duration::from_millis(opts.answer_timeout_ms))
+        .await?;
+    let setup_ms = invited.elapsed().as_secs_f64() * 1000.0;
+    let mut receiver = MediaReceiver::new(ReceiverConfig {
+        codec: g711(answer.codec),
+        payload_type: answer.payload_type,
+        dtmf_payload_type: answer.dtmf_payload_type,
+        playout_delay_ms: 40,
+    });
+    let mut sender = MediaSender::new(0x1d1a_1e55, g711(answer.codec), answer.payload_type, 1, 0);
+    let mut tick = interval(Duration::from_millis(20));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    let mut phase = Phase::WaitPrompt {
+        heard_sound: false,
+        quiet_since: None,
+    };
+    let call_start = Instant::now();
+    let wait_limit = call_start + Duration::from_millis(opts.wait_for_prompt_ms.max(1) * 4 + 15_000);
+    let mut sent = 0usize;
+    let mut speech_end_at: Option<Instant> = None;
+    let mut first_answer: Option<Instant> = None;
+    let mut heard = Vec::new();
+    let mut remote_hung_up = false;
+    let mut packet = Vec::with_capacity(12 + FRAME);
+    let mut buf = [0u8; 2048];
+    let mut dtmf_sent = false;
+    let mut ticks = 0u64;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                ticks += 1;
+                let now = Instant::now();
+                let media_ms = ticks * 20;
+                let frame = receiver.poll_frame(media_ms).unwrap_or([0; FRAME]);
+                let loud = rms(&frame) > SOUND_RMS;
+                heard.extend_from_slice(&frame);
+                if let Some(end) = speech_end_at && first_answer.is_none() && loud && now > end {
+                    first_answer = Some(now);
+                }
+                match &mut phase {
+                    Phase::WaitPrompt { heard_sound, quiet_since } => {
+                        *heard_sound |= loud;
+                        if loud { *quiet_since = None } else if quiet_since.is_none() { *quiet_since = Some(now) }
+                        let quiet_long = quiet_since.is_some_and(|q| now.duration_since(q).as_millis() as u64 >= opts.wait_for_prompt_ms);
+                        if opts.wait_for_prompt_ms == 0 || (*heard_sound && quiet_long) || now > wait_limit {
+                            phase = Phase::Speak;
+                        }
+                    }
+                    Phase::Speak => {
+                        if sent == 0 {
+                            speech_end_at = speech_end_ms.map(|ms| now + Duration::from_millis(ms));
+                        }
+                        let mut frame = [0i16; FRAME];
+                        let end = (sent + FRAME).min(audio.samples.len());
+                        frame[..end - sent].copy_from_slice(&audio.samples[sent..end]);
+                        packet.clear();
+                        sender.packetize(&frame, &mut packet);
+                        let _ = rtp.try_send_to(&packet, answer.remote_rtp);
+                        sent = end;
+                        if sent >= audio.samples.len() {
+                            phase = Phase::Listen { until: now + Duration::from_millis(opts.listen_ms) };
+                        }
+                    }
+                    Phase::Listen { until } => {
+                        if !dtmf_sent && !opts.dtmf.is_empty() {
+                            dtmf_sent = true;
+                            for digit in opts.dtmf.chars() {
+                                for p in sender.dtmf(digit, 160).unwrap_or_default() {
+                                    let _ = rtp.try_send_to(&p, answer.remote_rtp);
+                                }
+                            }
+                        }
+                        if now >= *until { break; }
+                    }
+                }
+            }
+            received = rtp.recv_from(&mut buf) => {
+                if let Ok((n, _)) = received {
+                    receiver.push_packet(clock.now_ms(), &buf[..n]);
+                }
+            }
+            ended = link.next_event() => {
+                if let Some(SipEvent::CallEnded { .. }) = ended? {
+                    remote_hung_up = true;
+                    break;
+                }
+            }
+        }
+    }
+    if !remote_hung_up {
+        link.endpoint.hangup(clock.now_ms(), call);
+        link.flush();
+        // Let the BYE transaction finish (or time out) briefly.
+        let until = Instant::now() + Duration::from_millis(1500);
+        while Instant::now() < until {
+            tokio::select! {
+                ev = link.next_event() => if let Some(SipEvent::CallEnded { .. }) = ev? { break },
+                _ = sleep_until(until) => break,
+            }
+        }
+    }
+    let voice_to_voice_ms = match (speech_end_at, first_answer) {
+        (Some(end), Some(first)) => Some(first.duration_since(end).as_secs_f64() * 1000.0),
+        _ => None,
+    };
+    Ok(DialReport {
+        answered: true,
+        setup_ms,
+        heard_ms: heard.len() as u64 / 8,
+        heard,
+        voice_to_voice_ms,
+        remote_hung_up,
+    })
+}
+
+enum Phase {
+    WaitPrompt {
+        heard_sound: bool,
+        quiet_since: Option<Instant>,
+    },
+    Speak,
+    Listen {
+        until: Instant,
+    },
+}
+
+/// The SIP side of the dialer: one socket, one endpoint.
+struct SipLink {
+    sip: UdpSocket,
+    endpoint: Endpoint,
+    clock: Clock,
+    events: std::collections::VecDeque<SipEvent>,
+}
+
+impl SipLink {
+    /// Sends what the endpoint asks and keeps its events. Synchronous, so a
+    /// cancelled `select!` branch never loses an event half-way.
+    fn flush(&mut self) {
+        while let Some(out) = self.endpoint.poll_output() {
+            match out {
+                Output::Transmit { peer, bytes } => {
+                    // A full socket buffer loses the message; SIP retransmits.
+                    let _ = self.sip.try_send_to(&bytes, peer.addr);
+                }
+                Output::Event(e) => self.events.push_back(e),
+            }
+        }
+    }
+
+    /// Runs the endpoint until it reports something.
+    async fn next_event(&mut self) -> Result<Option<SipEvent>, DialError> {
+        let mut buf = vec![0u8; 65_535];
+        loop {
+            self.flush();
+            if let Some(e) = self.events.pop_front() {
+                return Ok(Some(e));
+            }
+            let wake = self
+                .endpoint
+                .poll_timeout()
+                .map_or(Instant::now() + Duration::from_secs(3600), |ms| {
+                    self.clock.instant_at(ms).into()
+                });
+            tokio::select! {
+                r = self.sip.recv_from(&mut buf) => {
+                    let (n, addr) = r?;
+                    let peer = Peer { transport: Transport::Udp, addr };
+                    self.endpoint.handle_input(self.clock.now_ms(), Input::Received { peer, bytes: &buf[..n] });
+                }
+                _ = sleep_until(wake) => self.endpoint.handle_timeout(self.clock.now_ms()),
+            }
+        }
+    }
+
+    async fn until_answered(
+        &mut self,
+        call: crate::sip::CallHandle,
+        deadline: Instant,
+    ) -> Result<crate::sip::MediaOffer, DialError> {
+        loop {
+            tokio::select! {
+                ev = self.next_event() => match ev? {
+                    Some(SipEvent::Answered { call: c, answer }) if c == call => return Ok(answer),
+                    Some(SipEvent::Failed { status, .. }) => return Err(DialError::NotAnswered(format!("SIP {status}"))),
+                    Some(SipEvent::CallEnded { reason, .. }) => return Err(DialError::NotAnswered(format!("{reason:?}"))),
+                    _ => {}
+                },
+                _ = sleep_until(deadline) => return Err(DialError::NotAnswered("timed out".into())),
+            }
+        }
+    }
+}
+
+/// Where the caller's speech in a file ends, by the engine's own endpointer.
+fn last_speech_end_ms(samples: &[i16]) -> Option<u64> {
+    let audio = wav::CallerAudio {
+        sample_rate: 8000,
+        encoding: wav::Encoding::Pcm16,
+        samples: samples.to_vec(),
+    };
+    let wide = wav::to_16k_f32(&audio);
+    let mut vad = Endpointer::new(VadConfig::default());
+    let mut events = vad.push(&wide);
+    events.extend(vad.finish());
+    events
+        .into_iter()
+        .filter_map(|e| match e {
+            VadEvent::Utterance(u) => Some(u.end_ms),
+            VadEvent::SpeechStarted { .. } => None,
+        })
+        .last()
+}
+
+fn rms(frame: &[i16]) -> f64 {
+    let sum: f64 = frame.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+    (sum / frame.len() as f64).sqrt()
+}
+
+/// The host and port a `sip:` URI points at (port 5060 when absent).
+pub fn target_addr(target: &str) -> Result<SocketAddr, DialError> {
+    let bad = || DialError::Target(target.to_string());
+    let rest = target.strip_prefix("sip:").ok_or_else(bad)?;
+    let host = rest.rsplit('@').next().ok_or_else(bad)?;
+    let host = host.split(';').next().ok_or_else(bad)?;
+    let with_port = if host.contains(':') {
+        host.to_string()
+    } else {
+        format!("{host}:5060")
+    };
+    with_port.parse().map_err(|_| bad())
+}

@@ -1,0 +1,85 @@
+//! What every call shares: the dialplan, the router, the recogniser, the
+//! prompt cache and the call store. Loaded once by `ivr serve` (or a test).
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use crate::brain::asr::Language;
+use crate::brain::intent::Router;
+use crate::call::static_prompts;
+use crate::call_record::CallRecord;
+use crate::dialplan::Dialplan;
+use crate::runtime::asr_service::AsrService;
+use crate::runtime::prompt_cache::PromptCache;
+use crate::runtime::replay::Brain;
+use crate::runtime::tts::PromptRenderer;
+use crate::store::{Store, StoreError};
+
+/// Per-call settings taken from the config file.
+#[derive(Debug, Clone)]
+pub struct CallSettings {
+    pub no_input_ms: u64,
+    pub max_no_input: u32,
+    pub barge_in: bool,
+    pub playout_delay_ms: u32,
+    /// Where call recordings go; `None` records nothing.
+    pub recordings: Option<PathBuf>,
+}
+
+impl Default for CallSettings {
+    fn default() -> Self {
+        CallSettings {
+            no_input_ms: 6000,
+            max_no_input: 2,
+            barge_in: true,
+            playout_delay_ms: 60,
+            recordings: None,
+        }
+    }
+}
+
+pub struct Engine {
+    pub dialplan: Arc<Dialplan>,
+    pub router: Arc<Router>,
+    pub language: Language,
+    pub asr: AsrService,
+    pub prompts: PromptCache,
+    pub store: Mutex<Store>,
+    pub calls: CallSettings,
+}
+
+impl Engine {
+    pub fn new(brain: &Brain, renderer: PromptRenderer, store: Store, calls: CallSettings) -> Engine {
+        Engine {
+            dialplan: brain.dialplan.clone(),
+            router: brain.router.clone(),
+            language: brain.language,
+            asr: AsrService::new(brain.pool.clone()),
+            prompts: PromptCache::new(renderer),
+            store: Mutex::new(store),
+            calls,
+        }
+    }
+
+    /// Renders every fixed prompt of the dialplan now, so no caller waits
+    /// for text-to-speech. Returns how many failed (they are logged and
+    /// retried when a call needs them).
+    pub fn prewarm_prompts(&self) -> usize {
+        let mut failed = 0;
+        for (key, text, wav) in static_prompts(&self.dialplan, self.language) {
+            if let Err(e) = self.prompts.render(&key, &text, self.language, wav.as_deref()) {
+                tracing::warn!(%key, "prompt not rendered: {e}");
+                failed += 1;
+            }
+        }
+        failed
+    }
+
+    /// Saves a call record (blocking; the runtime calls it off the async threads).
+    pub fn save_call(&self, record: &CallRecord) -> Result<(), StoreError> {
+        let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        store.save_call(record)
+    }
+}
+
+pub type SharedEngine = Arc<Engine>;

@@ -1,0 +1,290 @@
+//! `ivr serve`: the SIP endpoint on UDP and TCP, one task per answered call.
+//!
+//! One task owns the sans-IO SIP [`Endpoint`]: it feeds it datagrams and TCP
+//! messages, fires its timers, sends what it asks and turns its events into
+//! call tasks. Shutdown stops new calls (503), hangs up the current ones and
+//! waits until every call record is stored.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio::time::sleep_until;
+
+use crate::runtime::call_task::{CallMsg, CallSetup, CallTask, SipCommand};
+use crate::runtime::clock::{Clock, unix_ms};
+use crate::runtime::engine::SharedEngine;
+use crate::runtime::rtp_ports::RtpPorts;
+use crate::runtime::sip_tcp::{TcpConnections, TcpIn, accept_loop};
+use crate::sip::{
+    CallHandle, Endpoint, EndpointConfig, Input, Output, Peer, SipEvent, Transport,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot bind SIP {transport} on {addr}: {source}")]
+    Bind {
+        transport: &'static str,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Where and how to listen.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// SIP over UDP; port 0 picks a free one (tests).
+    pub sip_udp: SocketAddr,
+    /// SIP over TCP; port 0 takes the UDP port.
+    pub sip_tcp: Option<SocketAddr>,
+    pub rtp_ip: std::net::IpAddr,
+    pub rtp_ports: (u16, u16),
+    pub max_calls: usize,
+}
+
+/// A server running in the background of a tokio runtime.
+pub struct RunningServer {
+    pub sip_udp: SocketAddr,
+    pub sip_tcp: Option<SocketAddr>,
+    stop: watch::Sender<bool>,
+    done: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Stops taking calls, hangs up the current ones and waits until their
+    /// records are stored.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.done.await;
+    }
+}
+
+pub async fn start(engine: SharedEngine, options: ServeOptions) -> Result<RunningServer, ServeError> {
+    let udp = UdpSocket::bind(options.sip_udp)
+        .await
+        .map_err(|source| ServeError::Bind {
+            transport: "UDP",
+            addr: options.sip_udp,
+            source,
+        })?;
+    let sip_udp = udp.local_addr().map_err(|source| ServeError::Bind {
+        transport: "UDP",
+        addr: options.sip_udp,
+        source,
+    })?;
+    let (tcp_tx, tcp_rx) = mpsc::channel(1024);
+    let connections = TcpConnections::default();
+    let mut sip_tcp = None;
+    if let Some(mut addr) = options.sip_tcp {
+        if addr.port() == 0 {
+            addr.set_port(sip_udp.port());
+        }
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServeError::Bind {
+                transport: "TCP",
+                addr,
+                source,
+            })?;
+        sip_tcp = listener.local_addr().ok();
+        tokio::spawn(accept_loop(listener, tcp_tx, connections.clone()));
+    }
+    let (stop, stop_rx) = watch::channel(false);
+    let clock = Clock::new();
+    let endpoint = Endpoint::new(EndpointConfig {
+        local_addr: sip_udp,
+        user_agent: format!("ivr/{}", env!("CARGO_PKG_VERSION")),
+        codecs: vec![crate::sip::Codec::Pcmu, crate::sip::Codec::Pcma],
+        seed: unix_ms() as u64,
+    });
+    let sip = SipLoop {
+        engine,
+        clock,
+        endpoint,
+        udp: Arc::new(udp),
+        tcp_rx,
+        connections,
+        ports: RtpPorts::new(options.rtp_ip, options.rtp_ports),
+        calls: HashMap::new(),
+        tasks: JoinSet::new(),
+        max_calls: options.max_calls,
+        stopping: false,
+    };
+    let done = tokio::spawn(sip.run(stop_rx));
+    tracing::info!(%sip_udp, ?sip_tcp, "SIP listening");
+    Ok(RunningServer {
+        sip_udp,
+        sip_tcp,
+        stop,
+        done,
+    })
+}
+
+struct SipLoop {
+    engine: SharedEngine,
+    clock: Clock,
+    endpoint: Endpoint,
+    udp: Arc<UdpSocket>,
+    tcp_rx: mpsc::Receiver<TcpIn>,
+    connections: TcpConnections,
+    ports: RtpPorts,
+    calls: HashMap<CallHandle, mpsc::Sender<CallMsg>>,
+    tasks: JoinSet<()>,
+    max_calls: usize,
+    stopping: bool,
+}
+
+impl SipLoop {
+    async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        let (cmd_tx, mut cmd_rx) = mpsc::channel::<SipCommand>(1024);
+        let mut buf = vec![0u8; 65_535];
+        // After shutdown starts, how long calls get to hang up cleanly.
+        let mut deadline: Option<tokio::time::Instant> = None;
+        loop {
+            let timer = self
+                .endpoint
+                .poll_timeout()
+                .map(|ms| self.clock.instant_at(ms));
+            let far = tokio::time::Instant::now() + Duration::from_secs(3600);
+            let wake = timer.map_or(far, Into::into);
+            tokio::select! {
+                received = self.udp.recv_from(&mut buf) => {
+                    if let Ok((n, addr)) = received {
+                        let peer = Peer { transport: Transport::Udp, addr };
+                        self.endpoint.handle_input(self.clock.now_ms(), Input::Received { peer, bytes: &buf[..n] });
+                    }
+                }
+                Some(TcpIn { addr, bytes }) = self.tcp_rx.recv() => {
+                    let peer = Peer { transport: Transport::Tcp, addr };
+                    self.endpoint.handle_input(self.clock.now_ms(), Input::Received { peer, bytes: &bytes });
+                }
+                Some(cmd) = cmd_rx.recv() => match cmd {
+                    SipCommand::Hangup(call) => self.endpoint.hangup(self.clock.now_ms(), call),
+                },
+                _ = sleep_until(wake) => self.endpoint.handle_timeout(self.clock.now_ms()),
+                Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
+                changed = stop.changed(), if !self.stopping => {
+                    if changed.is_err() || *stop.borrow() {
+                        self.begin_shutdown();
+                        deadline = Some(tokio::time::Instant::now() + Duration::from_secs(10));
+                    }
+                }
+            }
+            self.flush_outputs(&cmd_tx).await;
+            if self.stopping
+                && self.tasks.is_empty()
+                && (self.endpoint.active_calls() == 0 || deadline.is_some_and(|d| tokio::time::Instant::now() >= d))
+            {
+                break;
+            }
+            if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+                break;
+            }
+        }
+        // Calls still running past the deadline are told again and awaited:
+        // their records must reach the store.
+        for tx in self.calls.values() {
+            let _ = tx.try_send(CallMsg::Shutdown);
+        }
+        while self.tasks.join_next().await.is_some() {}
+        tracing::info!("SIP stopped");
+    }
+
+    fn begin_shutdown(&mut self) {
+        self.stopping = true;
+        self.endpoint.set_accepting(false);
+        for tx in self.calls.values() {
+            let _ = tx.try_send(CallMsg::Shutdown);
+        }
+    }
+
+    async fn flush_outputs(&mut self, cmd_tx: &mpsc::Sender<SipCommand>) {
+        while let Some(out) = self.endpoint.poll_output() {
+            match out {
+                Output::Transmit { peer, bytes } => self.transmit(peer, bytes).await,
+                Output::Event(event) => self.on_event(event, cmd_tx).await,
+            }
+        }
+    }
+
+    async fn transmit(&self, peer: Peer, bytes: Vec<u8>) {
+        match peer.transport {
+            Transport::Udp => {
+                if let Err(e) = self.udp.send_to(&bytes, peer.addr).await {
+                    tracing::debug!(to = %peer.addr, "SIP send failed: {e}");
+                }
+            }
+            Transport::Tcp => self.connections.send(peer.addr, bytes).await,
+        }
+    }
+
+    async fn on_event(&mut self, event: SipEvent, cmd_tx: &mpsc::Sender<SipCommand>) {
+        let now = self.clock.now_ms();
+        match event {
+            SipEvent::IncomingCall {
+                call,
+                from_uri,
+                to_uri,
+                call_id,
+                offer,
+                ..
+            } => {
+                if self.calls.len() >= self.max_calls {
+                    self.endpoint.reject(now, call, 486);
+                    return;
+                }
+                let Some(socket) = self.ports.bind().await else {
+                    tracing::warn!("no free RTP port");
+                    self.endpoint.reject(now, call, 503);
+                    return;
+                };
+                let Ok(local_rtp) = socket.local_addr() else {
+                    self.endpoint.reject(now, call, 503);
+                    return;
+                };
+                let setup = CallSetup {
+                    handle: call,
+                    id: format!("c{}-{}", unix_ms(), call.0),
+                    sip_call_id: call_id,
+                    caller: user_of(&from_uri),
+                    called: user_of(&to_uri),
+                    offer,
+                    socket,
+                };
+                if let Err(e) = self.endpoint.answer(now, call, local_rtp) {
+                    tracing::warn!("cannot answer: {e}");
+                    return;
+                }
+                let (task, tx) = CallTask::new(self.engine.clone(), self.clock, setup, cmd_tx.clone());
+                self.calls.insert(call, tx);
+                self.tasks.spawn(task.run());
+            }
+            SipEvent::MediaChanged { call, offer } => {
+                if let Some(tx) = self.calls.get(&call) {
+                    let _ = tx.send(CallMsg::Media(offer)).await;
+                }
+            }
+            SipEvent::CallEnded { call, reason } => {
+                if let Some(tx) = self.calls.remove(&call) {
+                    let _ = tx.send(CallMsg::Ended(reason)).await;
+                }
+            }
+            other => tracing::debug!(?other, "SIP event"),
+        }
+    }
+}
+
+/// The user part of a SIP URI (the caller's number), or the URI itself.
+pub fn user_of(uri: &str) -> String {
+    let rest = uri
+        .trim_start_matches('<')
+        .trim_start_matches("sips:")
+        .trim_start_matches("sip:")
+        .trim_start_matches("tel:");
+    let user = rest.split(['@', ';', '>']).next().unwrap_or(rest);
+    user.to_string()
+}
