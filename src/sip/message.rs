@@ -330,7 +330,7 @@ pub fn parse_raw(bytes: &[u8]) -> Result<RawMessage<'_>, ParseError> {
         current = Some((name.to_string(), value.trim().to_string()));
     }
     if let Some((name, value)) = current.take() {
-        headers.push(&name, value);
+        headers.push(&name, value.trim().to_string());
     }
     Ok(RawMessage {
         start_line,
@@ -361,10 +361,13 @@ fn excerpt(s: &str) -> String {
 /// ignored (RFC 4475 dblreq), a Content-Length past the end is an error.
 pub fn parse_message(bytes: &[u8]) -> Result<Message, ParseError> {
     let raw = parse_raw(bytes)?;
+    let request_line = match raw.is_request() {
+        true => Some(parse_request_line(raw.start_line)?),
+        false => None,
+    };
     let body = body_of(&raw)?;
     let core = parse_core(&raw.headers)?;
-    if raw.is_request() {
-        let (method, uri) = parse_request_line(raw.start_line)?;
+    if let Some((method, uri)) = request_line {
         if core.cseq.method != method.as_str() {
             return Err(ParseError::CSeqMethodMismatch {
                 method: method.to_string(),

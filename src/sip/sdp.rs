@@ -163,24 +163,11 @@ fn apply_attribute(
     let Some(m) = media else { return Ok(()) };
     match name {
         "rtpmap" => {
-            let (pt, encoding) = arg
-                .split_once(' ')
-                .ok_or_else(|| format!("a=rtpmap:{arg:?} is not 'pt encoding/rate'"))?;
-            let payload_type: u8 = pt
-                .trim()
-                .parse()
-                .map_err(|_| format!("bad rtpmap payload type {pt:?}"))?;
-            let mut enc = encoding.trim().split('/');
-            let name = enc.next().unwrap_or("").to_string();
-            let clock_rate = enc
-                .next()
-                .and_then(|r| r.parse().ok())
-                .ok_or_else(|| format!("a=rtpmap:{arg:?} has no clock rate"))?;
-            m.rtpmaps.push(RtpMap {
-                payload_type,
-                encoding: name,
-                clock_rate,
-            });
+            // Attributes of streams we do not use may be sloppy (RFC 4475
+            // messages carry "a=rtpmap:31 LPC"): skip what does not parse.
+            if let Some(map) = parse_rtpmap(arg) {
+                m.rtpmaps.push(map);
+            }
         }
         "ptime" => {
             let ms: u32 = arg
@@ -192,6 +179,17 @@ fn apply_attribute(
         _ => {}
     }
     Ok(())
+}
+
+/// `a=rtpmap:<pt> <encoding>/<clock rate>[/<channels>]`.
+fn parse_rtpmap(arg: &str) -> Option<RtpMap> {
+    let (pt, encoding) = arg.split_once(' ')?;
+    let mut enc = encoding.trim().split('/');
+    Some(RtpMap {
+        payload_type: pt.trim().parse().ok()?,
+        encoding: enc.next()?.to_string(),
+        clock_rate: enc.next()?.parse().ok()?,
+    })
 }
 
 impl MediaDescription {

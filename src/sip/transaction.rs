@@ -65,6 +65,7 @@ impl ServerTransaction {
         }
     }
 
+    #[cfg(test)]
     pub fn state(&self) -> ServerState {
         self.state
     }
@@ -211,6 +212,7 @@ impl ClientTransaction {
         }
     }
 
+    #[cfg(test)]
     pub fn state(&self) -> ClientState {
         self.state
     }

@@ -1,0 +1,234 @@
+//! A running endpoint fed every RFC 4475 message as a UDP datagram answers
+//! each well-formed request the way a user agent should, answers malformed
+//! requests with 400 (505 for another SIP version), drops what cannot be
+//! answered, and never panics, also on truncated copies of each.
+
+mod sip_harness;
+
+use ivr::sip::{Input, Message, SipEvent};
+use sip_harness::{drain_lenient as drain, endpoint, udp};
+
+/// The first response the endpoint sends for each message, or None when it
+/// must stay silent (responses, and requests without a Via to answer).
+const EXPECTED: &[(&str, Option<u16>)] = &[
+    ("wsinv", Some(481)), // INVITE with a To tag for a dialog we do not have
+    ("intmeth", Some(501)),
+    ("esc01", Some(100)), // a new call
+    ("escnull", Some(405)),
+    ("esc02", Some(501)),
+    ("lwsdisp", Some(200)),
+    ("longreq", Some(100)),
+    ("dblreq", Some(405)),
+    ("semiuri", Some(200)),
+    ("transports", Some(200)),
+    ("mpart01", Some(405)),
+    ("unreason", None),
+    ("noreason", None),
+    ("badinv01", Some(400)),
+    ("clerr", Some(400)),
+    ("ncl", Some(400)),
+    ("scalar02", Some(400)),
+    ("scalarlg", None),
+    ("quotbal", Some(400)),
+    ("ltgtruri", Some(400)),
+    ("lwsruri", Some(400)),
+    ("lwsstart", Some(400)),
+    ("trws", Some(400)),
+    ("escruri", Some(400)),
+    ("baddate", Some(400)),
+    ("regbadct", Some(400)),
+    ("badaspec", Some(400)),
+    ("baddn", Some(400)),
+    ("badvers", Some(505)),
+    ("mismatch01", Some(400)),
+    ("mismatch02", Some(400)),
+    ("bigcode", None),
+    ("badbranch", Some(200)),
+    ("insuf", Some(400)),
+    ("unkscm", Some(416)),
+    ("novelsc", Some(416)),
+    ("unksm2", Some(405)),
+    ("bext01", Some(420)),
+    ("invut", Some(415)),
+    ("regaut01", Some(405)),
+    ("multi01", Some(400)),
+    ("mcl01", Some(400)),
+    ("bcast", None),
+    ("zeromf", Some(200)),
+    ("cparam01", Some(405)),
+    ("cparam02", Some(405)),
+    ("regescrt", Some(405)),
+    ("sdp01", Some(406)),
+    ("inv2543", Some(100)),
+    ("test", None),
+];
+
+fn files() -> Vec<(String, Vec<u8>)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance/rfc4475");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "dat"))
+        .map(|p| {
+            (
+                p.file_stem().unwrap().to_string_lossy().to_string(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn each_message_gets_the_answer_rfc_4475_asks_for() {
+    let peer = udp("192.0.2.99:5060");
+    let mut wrong = Vec::new();
+    let files = files();
+    assert_eq!(files.len(), EXPECTED.len());
+    for (name, bytes) in &files {
+        let expected = EXPECTED.iter().find(|(n, _)| n == name).unwrap().1;
+        let mut ep = endpoint("127.0.0.1:5060", 1);
+        ep.handle_input(0, Input::Received { peer, bytes });
+        let out = drain(&mut ep);
+        let first = out.statuses.first().copied();
+        if first != expected {
+            wrong.push(format!(
+                "{name}: expected {expected:?}, sent {:?}",
+                out.statuses()
+            ));
+            continue;
+        }
+        // Every response goes back to where the request came from.
+        assert!(out.sent.iter().all(|(p, _)| *p == peer), "{name}");
+        assert!(out.unparsed.iter().all(|(p, _)| *p == peer), "{name}");
+        // A 400 echoes broken headers; its status line still says what was wrong.
+        for (_, bytes) in &out.unparsed {
+            let text = String::from_utf8_lossy(bytes);
+            let line = text.lines().next().unwrap();
+            assert!(
+                line.len() > "SIP/2.0 400 Bad Request: ".len(),
+                "{name}: {line}"
+            );
+        }
+        if let Some(resp) = out.responses().first() {
+            // A 400 says what was wrong; every final response carries our tag.
+            if resp.status == 400 {
+                assert!(
+                    resp.reason.len() > "Bad Request: ".len(),
+                    "{name}: {}",
+                    resp.reason
+                );
+            }
+            if resp.status >= 200 && resp.status != 481 {
+                assert!(resp.core.to.tag().is_some(), "{name}: no To tag");
+            }
+        }
+        let calls = out
+            .events
+            .iter()
+            .filter(|e| matches!(e, SipEvent::IncomingCall { .. }))
+            .count();
+        assert_eq!(
+            calls,
+            usize::from(expected == Some(100)),
+            "{name}: {:?}",
+            out.events
+        );
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn specific_answers_carry_the_headers_that_explain_them() {
+    let peer = udp("192.0.2.99:5060");
+    let answer = |name: &str| {
+        let (_, bytes) = files().into_iter().find(|(n, _)| n == name).unwrap();
+        let mut ep = endpoint("127.0.0.1:5060", 1);
+        ep.handle_input(
+            0,
+            Input::Received {
+                peer,
+                bytes: &bytes,
+            },
+        );
+        let out = drain(&mut ep);
+        if let Some((_, bytes)) = out.unparsed.first() {
+            return Err(String::from_utf8_lossy(bytes).to_string());
+        }
+        Ok(out.sent.into_iter().next().unwrap().1)
+    };
+    let Ok(Message::Response(bext)) = answer("bext01") else {
+        panic!()
+    };
+    assert_eq!(
+        bext.headers.get("Unsupported"),
+        Some("nothingSupportsThis, nothingSupportsThisEither")
+    );
+    let Ok(Message::Response(invut)) = answer("invut") else {
+        panic!()
+    };
+    assert_eq!(invut.headers.get("Accept"), Some("application/sdp"));
+    let Ok(Message::Response(reg)) = answer("regaut01") else {
+        panic!()
+    };
+    assert!(reg.headers.get("Allow").unwrap().contains("INVITE"));
+    let Ok(Message::Response(clerr)) = answer("clerr") else {
+        panic!()
+    };
+    assert!(clerr.reason.contains("Content-Length"), "{}", clerr.reason);
+    // A 400 that echoes the broken To still names the culprit.
+    let baddn = answer("baddn").unwrap_err();
+    assert!(
+        baddn.starts_with("SIP/2.0 400 Bad Request: malformed From header"),
+        "{baddn}"
+    );
+    // rport style: the top Via says where the request really came from.
+    let Ok(Message::Response(opt)) = answer("lwsdisp") else {
+        panic!()
+    };
+    assert_eq!(opt.core.via[0].host, "funky.example.com");
+    assert!(
+        opt.headers
+            .get("Via")
+            .unwrap()
+            .contains("received=192.0.2.99")
+    );
+}
+
+#[test]
+fn truncated_and_doubled_messages_never_panic_the_endpoint() {
+    let peer = udp("192.0.2.99:5060");
+    let mut ep = endpoint("127.0.0.1:5060", 2);
+    let mut now = 0;
+    for (_, bytes) in files() {
+        let mut doubled = bytes.clone();
+        doubled.extend_from_slice(&bytes);
+        for n in (0..=bytes.len()).step_by(3) {
+            now += 1;
+            ep.handle_input(
+                now,
+                Input::Received {
+                    peer,
+                    bytes: &bytes[..n],
+                },
+            );
+            ep.handle_timeout(now);
+        }
+        ep.handle_input(
+            now,
+            Input::Received {
+                peer,
+                bytes: &doubled,
+            },
+        );
+        drain(&mut ep);
+    }
+    // Let every transaction and retransmission run out.
+    while let Some(t) = ep.poll_timeout() {
+        ep.handle_timeout(t.max(now));
+        now = t.max(now);
+        drain(&mut ep);
+    }
+    assert_eq!(ep.poll_timeout(), None);
+}
