@@ -165,10 +165,10 @@ pub fn canonical_name(name: &str) -> String {
         "User-Agent",
         "Via",
     ];
-    if name.len() == 1 {
-        if let Some((_, long)) = COMPACT.iter().find(|(c, _)| c.eq_ignore_ascii_case(name)) {
-            return long.to_string();
-        }
+    if name.len() == 1
+        && let Some((_, long)) = COMPACT.iter().find(|(c, _)| c.eq_ignore_ascii_case(name))
+    {
+        return long.to_string();
     }
     match KNOWN.iter().find(|k| k.eq_ignore_ascii_case(name)) {
         Some(k) => k.to_string(),

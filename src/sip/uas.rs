@@ -305,10 +305,10 @@ impl Endpoint {
 
     fn on_ack(&mut self, now_ms: u64, req: Request) {
         // An ACK for a non-2xx belongs to the INVITE transaction.
-        if let Some(entry) = self.servers.get_mut(&server_key(&req, "INVITE")) {
-            if entry.tx.ack(now_ms) {
-                return;
-            }
+        if let Some(entry) = self.servers.get_mut(&server_key(&req, "INVITE"))
+            && entry.tx.ack(now_ms)
+        {
+            return;
         }
         let Some(call) = self.find_dialog(&req) else {
             return;
@@ -325,14 +325,15 @@ impl Endpoint {
             c.state = CallState::Confirmed;
             events.push(SipEvent::CallConfirmed { call });
         }
-        if pending.offer_in_2xx && !req.body.is_empty() {
-            if let Ok(n) = sdp::parse(&req.body).and_then(|a| sdp::negotiate(&a, &codecs)) {
-                c.negotiated = Some(n.clone());
-                events.push(SipEvent::MediaChanged {
-                    call,
-                    offer: n.media,
-                });
-            }
+        if pending.offer_in_2xx
+            && !req.body.is_empty()
+            && let Ok(n) = sdp::parse(&req.body).and_then(|a| sdp::negotiate(&a, &codecs))
+        {
+            c.negotiated = Some(n.clone());
+            events.push(SipEvent::MediaChanged {
+                call,
+                offer: n.media,
+            });
         }
         let bye = std::mem::take(&mut c.bye_after_ack);
         for e in events {
