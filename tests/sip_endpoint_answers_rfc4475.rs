@@ -1,7 +1,7 @@
 //! A running endpoint fed every RFC 4475 message as a UDP datagram answers
 //! each well-formed request the way a user agent should, answers malformed
 //! requests with 400 (505 for another SIP version), drops what cannot be
-//! answered, and never panics, also on truncated copies of each.
+//! answered, and never panics, also on truncated and mutated copies.
 
 mod sip_harness;
 
@@ -196,39 +196,53 @@ fn specific_answers_carry_the_headers_that_explain_them() {
     );
 }
 
+/// Answers then hangs up every call the endpoint announced, so odd offers
+/// also go through the SDP answer and the BYE.
+fn answer_everything(ep: &mut ivr::sip::Endpoint, now: u64) {
+    let out = drain(ep);
+    for event in out.events {
+        if let SipEvent::IncomingCall { call, .. } = event {
+            ep.ringing(now, call);
+            ep.answer(now, call, "127.0.0.1:20000".parse().unwrap())
+                .unwrap();
+            ep.hangup(now, call);
+        }
+    }
+    drain(ep);
+}
+
 #[test]
-fn truncated_and_doubled_messages_never_panic_the_endpoint() {
+fn truncated_mutated_and_doubled_messages_never_panic_the_endpoint() {
     let peer = udp("192.0.2.99:5060");
-    let mut ep = endpoint("127.0.0.1:5060", 2);
     let mut now = 0;
     for (_, bytes) in files() {
+        let mut ep = endpoint("127.0.0.1:5060", 2);
         let mut doubled = bytes.clone();
         doubled.extend_from_slice(&bytes);
-        for n in (0..=bytes.len()).step_by(3) {
+        let mut variants = vec![doubled];
+        for i in (0..bytes.len()).step_by(3) {
+            variants.push(bytes[..i].to_vec());
+            for probe in [b' ', b'\r', b':', b';', b'<', b'"', b'0'] {
+                let mut m = bytes.clone();
+                m[i] = probe;
+                variants.push(m);
+            }
+            let mut m = bytes.clone();
+            m.splice(i..i, "€".bytes());
+            variants.push(m);
+        }
+        for v in &variants {
             now += 1;
-            ep.handle_input(
-                now,
-                Input::Received {
-                    peer,
-                    bytes: &bytes[..n],
-                },
-            );
+            ep.handle_input(now, Input::Received { peer, bytes: v });
+            answer_everything(&mut ep, now);
             ep.handle_timeout(now);
         }
-        ep.handle_input(
-            now,
-            Input::Received {
-                peer,
-                bytes: &doubled,
-            },
-        );
-        drain(&mut ep);
+        // Let every transaction and retransmission run out.
+        while let Some(t) = ep.poll_timeout() {
+            now = t.max(now);
+            ep.handle_timeout(now);
+            answer_everything(&mut ep, now);
+        }
+        assert_eq!(ep.poll_timeout(), None);
     }
-    // Let every transaction and retransmission run out.
-    while let Some(t) = ep.poll_timeout() {
-        ep.handle_timeout(t.max(now));
-        now = t.max(now);
-        drain(&mut ep);
-    }
-    assert_eq!(ep.poll_timeout(), None);
 }

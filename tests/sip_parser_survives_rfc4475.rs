@@ -1,6 +1,6 @@
 //! The RFC 4475 torture messages: the parser accepts exactly the ones the
 //! RFC calls well-formed, rejects the rest, and never panics, not even on
-//! every truncation and many single-byte mutations of each.
+//! every truncation and many small mutations of each.
 
 use std::path::PathBuf;
 
@@ -186,13 +186,20 @@ fn valid_messages_keep_their_meaning() {
 /// characters that matter to the grammar.
 fn mutations(bytes: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
     const PROBES: &[u8] = &[0, b' ', b'\r', b'\n', b':', b';', b'<', b'"', 0xff];
-    (0..bytes.len()).flat_map(move |i| {
+    let replaced = (0..bytes.len()).flat_map(move |i| {
         PROBES.iter().map(move |&p| {
             let mut m = bytes.to_vec();
             m[i] = p;
             m
         })
-    })
+    });
+    // A multi-byte character anywhere, to catch slicing inside one.
+    let inserted = (0..bytes.len()).map(move |i| {
+        let mut m = bytes.to_vec();
+        m.splice(i..i, "€".bytes());
+        m
+    });
+    replaced.chain(inserted)
 }
 
 #[test]

@@ -305,7 +305,9 @@ impl Endpoint {
 /// under the INVITE's method. RFC 2543 peers (no magic cookie) are matched
 /// on Call-ID, From tag, CSeq number and the Via sent-by.
 pub(super) fn server_key(req: &Request, method: &str) -> String {
-    let via = &req.core.via[0];
+    let Some(via) = req.core.via.first() else {
+        return format!("novia|{}|{}|{method}", req.core.call_id, req.core.cseq.seq);
+    };
     match via.branch() {
         Some(b) if b.starts_with("z9hG4bK") => format!("{b}|{}|{method}", via.sent_by()),
         _ => format!(

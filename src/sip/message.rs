@@ -419,7 +419,9 @@ fn check_version(version: &str) -> Result<(), ParseError> {
         return Ok(());
     }
     let looks_like_version = version.len() > 4
-        && version[..4].eq_ignore_ascii_case("SIP/")
+        && version
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("SIP/"))
         && version[4..]
             .split('.')
             .all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
