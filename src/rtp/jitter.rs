@@ -19,6 +19,7 @@
 //! skipped. Those are the only points where audio is skipped or stretched.
 
 use super::codec::G711;
+use super::conceal::Concealer;
 
 /// Samples in one 20 ms frame at 8 kHz.
 pub const FRAME_SAMPLES: usize = 160;
@@ -35,10 +36,6 @@ const SAMPLES_PER_MS: u64 = 8;
 const LATE_RUN_RESYNC: u32 = 3;
 /// A packet this far (1 s) behind playout is a timestamp jump backwards.
 const LATE_HORIZON: u64 = 8000;
-/// Concealment fades the repeated audio to silence over 60 ms.
-const FADE_SAMPLES: u32 = 480;
-/// Real audio after concealment fades in over 4 ms, avoiding a click.
-const CROSSFADE_SAMPLES: u32 = 32;
 /// Audio buffered more than this beyond the playout delay is skipped.
 const MAX_EXTRA_DEPTH_MS: u64 = 200;
 
@@ -81,12 +78,7 @@ pub struct JitterBuffer {
     /// End (exclusive) of the newest buffered audio.
     buffered_end: u64,
     late_run: u32,
-    /// The last frame played with real audio, repeated to hide loss.
-    history: [i16; FRAME_SAMPLES],
-    /// Missing samples in a row, for the concealment fade.
-    missing_run: u32,
-    crossfade_left: u32,
-    crossfade_gain: f32,
+    concealer: Concealer,
     heard_audio: bool,
     resyncs: u64,
     concealed_frames: u64,
@@ -112,10 +104,7 @@ impl JitterBuffer {
             reference: 0,
             buffered_end: 0,
             late_run: 0,
-            history: [0; FRAME_SAMPLES],
-            missing_run: 0,
-            crossfade_left: 0,
-            crossfade_gain: 0.0,
+            concealer: Concealer::default(),
             heard_audio: false,
             resyncs: 0,
             concealed_frames: 0,
@@ -215,45 +204,22 @@ impl JitterBuffer {
             let slot = ((play + j as u64) & self.mask) as usize;
             if self.is_filled(slot) {
                 any_real = true;
-                *out = self.real_sample(self.ring[slot], self.history[j]);
+                *out = self.concealer.received(self.ring[slot]);
             } else {
-                let gain = fade_gain(self.missing_run);
-                repeated |= gain > 0.0;
-                *out = scale(self.history[j], gain);
-                self.missing_run = self.missing_run.saturating_add(1);
-                self.crossfade_left = 0;
+                let (sample, audible) = self.concealer.missing();
+                repeated |= audible;
+                *out = sample;
             }
         }
         self.clear_filled(play, FRAME_SAMPLES as u64);
         self.play = play + FRAME_SAMPLES as u64;
         if any_real {
             self.heard_audio = true;
-            self.history = frame;
         }
         if repeated && self.heard_audio {
             self.concealed_frames += 1;
         }
         Some(frame)
-    }
-
-    /// A received sample, faded in if it ends a stretch of concealment.
-    fn real_sample(&mut self, real: i16, repeated: i16) -> i16 {
-        if self.missing_run > 0 {
-            self.crossfade_gain = fade_gain(self.missing_run);
-            self.crossfade_left = if self.crossfade_gain > 0.0 {
-                CROSSFADE_SAMPLES
-            } else {
-                0
-            };
-            self.missing_run = 0;
-        }
-        if self.crossfade_left == 0 {
-            return real;
-        }
-        let old = self.crossfade_left as f32 / (CROSSFADE_SAMPLES + 1) as f32;
-        self.crossfade_left -= 1;
-        let mixed = f32::from(real) * (1.0 - old) + f32::from(repeated) * self.crossfade_gain * old;
-        mixed.round().clamp(-32768.0, 32767.0) as i16
     }
 
     fn start_clock(&mut self, now_ms: u64) {
@@ -333,17 +299,6 @@ impl JitterBuffer {
             self.filled[slot / 64] &= !(1 << (slot % 64));
         }
     }
-}
-
-/// Gain of the repeated audio after `missing` concealed samples: from full
-/// to silence over [`FADE_SAMPLES`], so a lost packet or two sounds like a
-/// held sound and a long gap like silence rather than a buzzing loop.
-fn fade_gain(missing: u32) -> f32 {
-    1.0 - (missing as f32 / FADE_SAMPLES as f32).min(1.0)
-}
-
-fn scale(sample: i16, gain: f32) -> i16 {
-    (f32::from(sample) * gain).round() as i16
 }
 
 #[cfg(test)]

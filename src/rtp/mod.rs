@@ -5,6 +5,7 @@
 //! sends what a [`MediaSender`] builds from the engine's frames.
 
 pub mod codec;
+pub mod conceal;
 pub mod dtmf;
 pub mod error;
 pub mod jitter;

@@ -136,9 +136,10 @@ impl SequenceTracker {
             return SequenceVerdict::Duplicate;
         }
         self.set_seen(extended, true);
-        if extended >= self.base {
-            self.distinct += 1;
-        }
+        // A packet reordered ahead of the first one received starts the
+        // count, so a gap before it counts as loss too.
+        self.base = self.base.min(extended);
+        self.distinct += 1;
         SequenceVerdict::New
     }
 
@@ -226,10 +227,13 @@ mod tests {
     }
 
     #[test]
-    fn a_reordered_packet_before_the_first_one_is_new() {
+    fn packets_reordered_before_the_first_one_extend_the_count() {
         let mut tracker = started(50);
         assert_eq!(tracker.on_sequence(49), SequenceVerdict::New);
         assert_eq!(tracker.total_lost(), 0);
+        assert_eq!(tracker.on_sequence(47), SequenceVerdict::New);
+        assert_eq!(tracker.total_lost(), 1);
+        assert_eq!(tracker.on_sequence(49), SequenceVerdict::Duplicate);
     }
 
     #[test]
