@@ -74,6 +74,12 @@ impl<'a> RtpPacket<'a> {
     }
 }
 
+/// Whether a datagram is RTCP multiplexed on the RTP port (RFC 5761: its
+/// second byte, read as an RTP payload type, falls in 64..=95).
+pub fn is_rtcp(bytes: &[u8]) -> bool {
+    matches!(bytes, [first, second, ..] if first >> 6 == 2 && (64..=95).contains(&(second & 0x7F)))
+}
+
 fn parse_error(error: RtpParseError) -> RtpError {
     match error {
         RtpParseError::UnsupportedVersion(version) => RtpError::UnsupportedVersion(version),
@@ -299,6 +305,15 @@ mod tests {
             }
         }
         assert!(parsed > 100, "only {parsed} random inputs parsed");
+    }
+
+    #[test]
+    fn rtcp_on_the_rtp_port_is_recognised() {
+        // A receiver report (PT 201) and a sender report (PT 200).
+        assert!(is_rtcp(&[0x81, 201, 0, 7]));
+        assert!(is_rtcp(&[0x80, 200, 0, 6]));
+        assert!(!is_rtcp(&full_packet()));
+        assert!(!is_rtcp(&[0x80]));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use super::codec::G711;
 use super::dtmf::DtmfDetector;
 use super::jitter::{Arrival, DEFAULT_PLAYOUT_DELAY_MS, FRAME_SAMPLES, JitterBuffer};
-use super::packet::RtpPacket;
+use super::packet::{RtpPacket, is_rtcp};
 use super::stats::{RtpStats, SequenceTracker, SequenceVerdict};
 
 /// What was negotiated for the incoming stream.
@@ -77,8 +77,13 @@ impl MediaReceiver {
     }
 
     /// One received datagram. Malformed packets, unknown payload types,
-    /// duplicates and late audio are counted and dropped.
+    /// duplicates and late audio are counted and dropped; multiplexed RTCP
+    /// is ignored.
     pub fn push_packet(&mut self, now_ms: u64, bytes: &[u8]) {
+        // RTCP sharing the port (rtcp-mux) is not media and not an error.
+        if is_rtcp(bytes) {
+            return;
+        }
         let Ok(packet) = RtpPacket::parse(bytes) else {
             self.stats.malformed += 1;
             return;
@@ -211,6 +216,8 @@ mod tests {
             .write(&[40], &mut comfort_noise)
             .unwrap();
         receiver.push_packet(0, &comfort_noise);
+        // A receiver report on the same port is neither media nor junk.
+        receiver.push_packet(0, &[0x81, 201, 0, 1, 0, 0, 0, 42]);
         for (i, packet) in packets.iter().enumerate() {
             // Packet 5 lost, packet 7 sent twice, packet 2 arrives 300 ms late.
             let now = i as u64 * 20;
