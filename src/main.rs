@@ -20,6 +20,10 @@ enum Command {
     Replay(ivr::cli::replay::Args),
     /// Accuracy and latency figures over the fixtures and datasets.
     Eval(ivr::cli::eval::Args),
+    /// Answer SIP calls (UDP and TCP) until SIGTERM.
+    Serve(ivr::cli::serve::Args),
+    /// Call a SIP server, play a WAV as the caller, print what came back.
+    Dial(ivr::cli::dial::Args),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +39,8 @@ fn main() -> ExitCode {
         Command::Classify(a) => ivr::cli::classify::run(a),
         Command::Replay(a) => ivr::cli::replay::run(a),
         Command::Eval(a) => ivr::cli::eval::run(a),
+        Command::Serve(a) => ivr::cli::serve::run(a),
+        Command::Dial(a) => ivr::cli::dial::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

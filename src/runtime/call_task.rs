@@ -32,7 +32,10 @@ pub enum CallMsg {
     Ended(EndReason),
     Media(MediaOffer),
     Transcript(Transcript),
-    Prompt { key: String, pcm: Arc<[i16]> },
+    Prompt {
+        key: String,
+        pcm: Arc<[i16]>,
+    },
     /// The engine is stopping: hang up now.
     Shutdown,
 }
@@ -242,7 +245,8 @@ impl CallTask {
             .poll_frame(media_ms)
             .unwrap_or([0; FRAME]);
         self.record_audio(|rec| rec.caller(&frame));
-        self.call.handle_input(call_ms, CallInput::CallerFrame(&frame));
+        self.call
+            .handle_input(call_ms, CallInput::CallerFrame(&frame));
         while let Some(digit) = self.media.receiver.poll_dtmf() {
             self.call_event(call_ms, "dtmf", &digit.to_string());
             self.call.handle_input(call_ms, CallInput::Dtmf(digit));

@@ -89,7 +89,14 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
         transport: Transport::Udp,
         addr: server,
     };
-    let call = endpoint.invite(clock.now_ms(), &opts.target, peer, "caller", rtp.local_addr()?, &[])?;
+    let call = endpoint.invite(
+        clock.now_ms(),
+        &opts.target,
+        peer,
+        "caller",
+        rtp.local_addr()?,
+        &[],
+    )?;
     let invited = Instant::now();
     let mut link = SipLink {
         sip,
@@ -98,7 +105,10 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
         events: Default::default(),
     };
     let answer = link
-        .until_answered(call, invited + Duration::from_millis(opts.answer_timeout_ms))
+        .until_answered(
+            call,
+            invited + Duration::from_millis(opts.answer_timeout_ms),
+        )
         .await?;
     let setup_ms = invited.elapsed().as_secs_f64() * 1000.0;
     let mut receiver = MediaReceiver::new(ReceiverConfig {
@@ -115,7 +125,8 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
         quiet_since: None,
     };
     let call_start = Instant::now();
-    let wait_limit = call_start + Duration::from_millis(opts.wait_for_prompt_ms.max(1) * 4 + 15_000);
+    let wait_limit =
+        call_start + Duration::from_millis(opts.wait_for_prompt_ms.max(1) * 4 + 15_000);
     let mut sent = 0usize;
     let mut speech_end_at: Option<Instant> = None;
     let mut first_answer: Option<Instant> = None;

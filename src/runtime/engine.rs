@@ -49,7 +49,12 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(brain: &Brain, renderer: PromptRenderer, store: Store, calls: CallSettings) -> Engine {
+    pub fn new(
+        brain: &Brain,
+        renderer: PromptRenderer,
+        store: Store,
+        calls: CallSettings,
+    ) -> Engine {
         Engine {
             dialplan: brain.dialplan.clone(),
             router: brain.router.clone(),
@@ -67,7 +72,10 @@ impl Engine {
     pub fn prewarm_prompts(&self) -> usize {
         let mut failed = 0;
         for (key, text, wav) in static_prompts(&self.dialplan, self.language) {
-            if let Err(e) = self.prompts.render(&key, &text, self.language, wav.as_deref()) {
+            if let Err(e) = self
+                .prompts
+                .render(&key, &text, self.language, wav.as_deref())
+            {
                 tracing::warn!(%key, "prompt not rendered: {e}");
                 failed += 1;
             }

@@ -5,8 +5,8 @@
 use serde::Serialize;
 
 use crate::brain::asr::{Language, TranscribeRequest};
-use crate::media::wav::{CallerAudio, Encoding, to_16k_f32};
 use crate::media::vad::{Endpointer, VadConfig, VadEvent};
+use crate::media::wav::{CallerAudio, Encoding, to_16k_f32};
 use crate::runtime::whisper::{AsrError, WhisperPool};
 
 #[derive(Debug, Clone, Serialize)]

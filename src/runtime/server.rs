@@ -20,9 +20,7 @@ use crate::runtime::clock::{Clock, unix_ms};
 use crate::runtime::engine::SharedEngine;
 use crate::runtime::rtp_ports::RtpPorts;
 use crate::runtime::sip_tcp::{TcpConnections, TcpIn, accept_loop};
-use crate::sip::{
-    CallHandle, Endpoint, EndpointConfig, Input, Output, Peer, SipEvent, Transport,
-};
+use crate::sip::{CallHandle, Endpoint, EndpointConfig, Input, Output, Peer, SipEvent, Transport};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -63,7 +61,10 @@ impl RunningServer {
     }
 }
 
-pub async fn start(engine: SharedEngine, options: ServeOptions) -> Result<RunningServer, ServeError> {
+pub async fn start(
+    engine: SharedEngine,
+    options: ServeOptions,
+) -> Result<RunningServer, ServeError> {
     let udp = UdpSocket::bind(options.sip_udp)
         .await
         .map_err(|source| ServeError::Bind {
@@ -177,7 +178,8 @@ impl SipLoop {
             self.flush_outputs(&cmd_tx).await;
             if self.stopping
                 && self.tasks.is_empty()
-                && (self.endpoint.active_calls() == 0 || deadline.is_some_and(|d| tokio::time::Instant::now() >= d))
+                && (self.endpoint.active_calls() == 0
+                    || deadline.is_some_and(|d| tokio::time::Instant::now() >= d))
             {
                 break;
             }
@@ -259,7 +261,8 @@ impl SipLoop {
                     tracing::warn!("cannot answer: {e}");
                     return;
                 }
-                let (task, tx) = CallTask::new(self.engine.clone(), self.clock, setup, cmd_tx.clone());
+                let (task, tx) =
+                    CallTask::new(self.engine.clone(), self.clock, setup, cmd_tx.clone());
                 self.calls.insert(call, tx);
                 self.tasks.spawn(task.run());
             }

@@ -86,7 +86,14 @@ async fn serve_connection(
     while let Some(frame) = frames.next().await {
         match frame {
             Ok(bytes) => {
-                if inbox.send(TcpIn { addr, bytes: bytes.to_vec() }).await.is_err() {
+                if inbox
+                    .send(TcpIn {
+                        addr,
+                        bytes: bytes.to_vec(),
+                    })
+                    .await
+                    .is_err()
+                {
                     break;
                 }
             }
