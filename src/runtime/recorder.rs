@@ -8,7 +8,7 @@
 //! `finish` pads the shorter one so they also end together.
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use hound::{SampleFormat, WavSpec, WavWriter};
@@ -46,9 +46,13 @@ pub struct RecordingPaths {
     pub engine: PathBuf,
 }
 
+/// Where a track's bytes go: its file, or in unit tests a disk that fills.
+trait Sink: Write + Seek + Send {}
+impl<T: Write + Seek + Send> Sink for T {}
+
 struct Track {
     path: PathBuf,
-    writer: WavWriter<BufWriter<File>>,
+    writer: WavWriter<BufWriter<Box<dyn Sink>>>,
     samples: u64,
 }
 
@@ -63,6 +67,10 @@ impl Track {
                 path: path.clone(),
                 source,
             })?;
+        Track::new(path, Box::new(file))
+    }
+
+    fn new(path: PathBuf, sink: Box<dyn Sink>) -> Result<Track, RecorderError> {
         let spec = WavSpec {
             channels: 1,
             sample_rate: SAMPLE_RATE,
@@ -70,7 +78,7 @@ impl Track {
             sample_format: SampleFormat::Int,
         };
         let writer =
-            WavWriter::new(BufWriter::new(file), spec).map_err(|source| RecorderError::Write {
+            WavWriter::new(BufWriter::new(sink), spec).map_err(|source| RecorderError::Write {
                 path: path.clone(),
                 source,
             })?;
@@ -118,6 +126,16 @@ pub struct CallRecorder {
     engine: Track,
     /// The first write error; later writes are skipped.
     failed: Option<(PathBuf, String)>,
+}
+
+impl std::fmt::Debug for CallRecorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallRecorder")
+            .field("paths", &self.paths())
+            .field("samples", &self.samples())
+            .field("failed", &self.failed)
+            .finish()
+    }
 }
 
 impl CallRecorder {
@@ -269,6 +287,67 @@ pub fn file_stem(call_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A disk with room for `room` bytes.
+    struct FillingDisk {
+        data: std::io::Cursor<Vec<u8>>,
+        room: usize,
+    }
+
+    impl Write for FillingDisk {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.data.position() as usize + buf.len() > self.room {
+                return Err(std::io::Error::from(std::io::ErrorKind::StorageFull));
+            }
+            self.data.write(buf)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Seek for FillingDisk {
+        fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+            self.data.seek(pos)
+        }
+    }
+
+    fn track(name: &str, room: usize) -> Track {
+        let disk = FillingDisk {
+            data: std::io::Cursor::new(Vec::new()),
+            room,
+        };
+        Track::new(PathBuf::from(name), Box::new(disk)).unwrap()
+    }
+
+    #[test]
+    fn a_full_disk_is_reported_once_and_at_finish() {
+        let mut recorder = CallRecorder {
+            caller: track("caller.wav", 1 << 20),
+            engine: track("engine.wav", 20_000),
+            failed: None,
+        };
+        let frame = [100i16; 160];
+        let mut errors = Vec::new();
+        // 10 s of calls: the engine track's disk fills after ~1.2 s.
+        for _ in 0..500 {
+            recorder.caller(&frame).unwrap();
+            if let Err(e) = recorder.engine(&frame) {
+                errors.push(e);
+            }
+        }
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            matches!(&errors[0], RecorderError::Write { path, .. } if path.ends_with("engine.wav"))
+        );
+        match recorder.finish() {
+            Err(RecorderError::Incomplete { path, reason }) => {
+                assert!(path.ends_with("engine.wav"));
+                assert!(reason.contains("engine.wav"), "{reason}");
+            }
+            other => panic!("expected an incomplete recording, got {other:?}"),
+        }
+    }
 
     #[test]
     fn call_ids_become_safe_file_names() {
