@@ -68,6 +68,12 @@ pub enum StoreError {
     /// The store's writer thread is gone (`runtime::store_writer`).
     #[error("the call store writer has stopped")]
     WriterStopped,
+    /// Saves queued on the writer thread failed (`runtime::store_writer`).
+    #[error("{count} call record save(s) failed; the first: {first}")]
+    Unsaved {
+        count: usize,
+        first: Box<StoreError>,
+    },
 }
 
 /// Which calls [`Store::list_calls`] returns; `None` fields do not filter.

@@ -3,6 +3,7 @@
 pub mod asr_guards;
 pub mod recorder;
 pub mod replay;
+pub mod store_writer;
 pub mod tts;
 pub mod whisper;
 pub mod asr_service;
