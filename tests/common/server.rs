@@ -1,0 +1,114 @@
+//! Runs the engine in-process for tests that call it over loopback: SIP on
+//! a free UDP/TCP port, a fresh SQLite file, recordings in a scratch folder.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ivr::brain::asr::Language;
+use ivr::call_record::CallRecord;
+use ivr::runtime::engine::{CallSettings, Engine};
+use ivr::runtime::server::{RunningServer, ServeOptions, start};
+use ivr::runtime::tts::PromptRenderer;
+use ivr::store::{CallFilter, Store};
+
+use crate::common::brain;
+
+pub struct TestServer {
+    pub runtime: tokio::runtime::Runtime,
+    server: Option<RunningServer>,
+    pub engine: Arc<Engine>,
+    pub dir: PathBuf,
+    pub database: PathBuf,
+}
+
+impl TestServer {
+    /// Starts the hotline engine for `language`; `name` keeps test folders apart.
+    pub fn start(name: &str, language: Language) -> TestServer {
+        Self::start_with(name, language, CallSettings::default())
+    }
+
+    pub fn start_with(name: &str, language: Language, mut calls: CallSettings) -> TestServer {
+        let dir = std::env::temp_dir().join(format!("ivr-srv-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let database = dir.join("calls.sqlite");
+        calls.recordings = Some(dir.join("recordings"));
+        let store = Store::open(&database).expect("store opens");
+        // Rendered prompts are shared by all test runs: rendering is the slow part.
+        let prompts = PromptRenderer::new(crate::common::repo().join("target/test-prompts"));
+        let engine = Arc::new(Engine::new(&brain(language), prompts, store, calls));
+        assert_eq!(engine.prewarm_prompts(), 0, "every dialplan prompt renders");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = runtime
+            .block_on(start(
+                engine.clone(),
+                ServeOptions {
+                    sip_udp: "127.0.0.1:0".parse().unwrap(),
+                    sip_tcp: Some("127.0.0.1:0".parse().unwrap()),
+                    rtp_ip: "127.0.0.1".parse().unwrap(),
+                    rtp_ports: (30000, 39998),
+                    max_calls: 100,
+                },
+            ))
+            .expect("server starts");
+        TestServer {
+            runtime,
+            server: Some(server),
+            engine,
+            dir,
+            database,
+        }
+    }
+
+    pub fn sip_udp(&self) -> SocketAddr {
+        self.server.as_ref().unwrap().sip_udp
+    }
+
+    pub fn sip_tcp(&self) -> SocketAddr {
+        self.server.as_ref().unwrap().sip_tcp.unwrap()
+    }
+
+    /// Stops the engine as SIGTERM does: hangs up and stores every call.
+    pub fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            self.runtime.block_on(server.shutdown());
+        }
+    }
+
+    /// Every stored call record, newest first (read from the database file).
+    pub fn calls(&self) -> Vec<CallRecord> {
+        Store::open(&self.database)
+            .unwrap()
+            .list_calls(&CallFilter::default())
+            .unwrap()
+    }
+
+    /// Waits (bounded) until `n` calls have ended and been stored.
+    pub fn wait_for_ended_calls(&self, n: usize, limit: Duration) -> Vec<CallRecord> {
+        let until = Instant::now() + limit;
+        loop {
+            let calls = self.calls();
+            let ended = calls.iter().filter(|c| c.ended_unix_ms.is_some()).count();
+            if ended >= n || Instant::now() > until {
+                return calls;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}

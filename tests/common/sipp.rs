@@ -1,0 +1,100 @@
+//! Runs sipp (Debian `sip-tester`) scenarios from `tests/sipp/` against a
+//! test server: placeholders `@NAME@` filled in, one call, bounded in time,
+//! the SIP messages traced to a file the test can read.
+#![allow(dead_code)]
+
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct SippRun {
+    pub success: bool,
+    pub output: String,
+    /// Every SIP message sipp sent and received, in order.
+    pub messages: String,
+    pub errors: String,
+}
+
+impl SippRun {
+    /// The first lines (request or status lines) of the traced messages.
+    pub fn flow(&self) -> Vec<String> {
+        let mut flow = Vec::new();
+        let mut expect_start = false;
+        for line in self.messages.lines() {
+            let line = line.trim();
+            if line.starts_with("----------") || line.is_empty() && flow.is_empty() {
+                expect_start = true;
+                continue;
+            }
+            if expect_start && !line.is_empty() && !line.contains("message sent") && !line.contains("message received") {
+                if line.starts_with("SIP/2.0 ") || line.split_whitespace().nth(2) == Some("SIP/2.0") {
+                    flow.push(line.to_string());
+                }
+                expect_start = false;
+            }
+        }
+        flow
+    }
+}
+
+/// A UDP port free right now (sipp needs explicit ports to run in parallel).
+pub fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Runs `tests/sipp/<scenario>.xml` once against `server` (`transport`:
+/// `u1` UDP, `t1` TCP), with `vars` filled in.
+pub fn run_sipp(
+    scenario: &str,
+    vars: &[(&str, String)],
+    server: SocketAddr,
+    transport: &str,
+    work: &Path,
+) -> SippRun {
+    let template = std::fs::read_to_string(crate::common::repo().join(format!("tests/sipp/{scenario}.xml")))
+        .expect("scenario exists");
+    let mut xml = template;
+    for (name, value) in vars {
+        xml = xml.replace(&format!("@{name}@"), value);
+    }
+    assert!(!xml.contains("@CALLER@") || vars.iter().all(|(n, _)| *n != "CALLER"));
+    let file = work.join(format!("{scenario}.xml"));
+    std::fs::write(&file, xml).unwrap();
+    let messages = work.join(format!("{scenario}-messages.log"));
+    let errors = work.join(format!("{scenario}-errors.log"));
+    let media = free_udp_port() & !1;
+    let output = Command::new("timeout")
+        .args(["120", "sipp"])
+        .arg(server.to_string())
+        .arg("-sf")
+        .arg(&file)
+        .args(["-m", "1", "-l", "1", "-t", transport, "-i", "127.0.0.1"])
+        .args(["-p", &free_udp_port().to_string()])
+        .args(["-mp", &media.to_string()])
+        .args(["-mi", "127.0.0.1"])
+        .args(["-timeout", "90s", "-timeout_error", "-recv_timeout", "30s"])
+        .args(["-trace_msg", "-message_file"])
+        .arg(&messages)
+        .args(["-trace_err", "-error_file"])
+        .arg(&errors)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("sipp runs (make test installs the sip-tester package)");
+    SippRun {
+        success: output.status.success(),
+        output: format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+        messages: std::fs::read_to_string(&messages).unwrap_or_default(),
+        errors: std::fs::read_to_string(&errors).unwrap_or_default(),
+    }
+}
+
+pub fn sip_tester_file(name: &str) -> PathBuf {
+    PathBuf::from("/usr/share/sip-tester").join(name)
+}
