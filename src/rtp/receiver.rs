@@ -95,22 +95,16 @@ impl MediaReceiver {
             return;
         }
         self.stats.received += 1;
+        if is_dtmf {
+            self.push_dtmf(&packet);
+            return;
+        }
         let Some(stream) = self.stream_for(packet.ssrc, packet.sequence) else {
             self.stats.late += 1;
             return;
         };
         if stream.sequence.on_sequence(packet.sequence) == SequenceVerdict::Duplicate {
             self.stats.duplicate += 1;
-            return;
-        }
-        if is_dtmf {
-            if self
-                .dtmf
-                .push(packet.marker, packet.timestamp, packet.payload)
-                .is_err()
-            {
-                self.stats.malformed += 1;
-            }
             return;
         }
         // Arrival in timestamp units; wrapping is what RFC 3550 A.8 expects.
@@ -123,6 +117,33 @@ impl MediaReceiver {
             Arrival::Buffered | Arrival::Resynced => {}
             Arrival::Late => self.stats.late += 1,
             Arrival::TooLong => self.stats.malformed += 1,
+        }
+    }
+
+    /// A telephone-event packet. Some gateways send events under an SSRC
+    /// of their own: those never switch the audio stream, and only events
+    /// in the audio's numbering are checked for duplicates (the detector
+    /// dedupes retransmitted events by timestamp anyway).
+    fn push_dtmf(&mut self, packet: &RtpPacket<'_>) {
+        if self.stream.is_none() {
+            self.stream = Some(Stream {
+                ssrc: packet.ssrc,
+                sequence: SequenceTracker::new(packet.sequence),
+            });
+        }
+        if let Some(stream) = &mut self.stream
+            && stream.ssrc == packet.ssrc
+            && stream.sequence.on_sequence(packet.sequence) == SequenceVerdict::Duplicate
+        {
+            self.stats.duplicate += 1;
+            return;
+        }
+        if self
+            .dtmf
+            .push(packet.marker, packet.timestamp, packet.payload)
+            .is_err()
+        {
+            self.stats.malformed += 1;
         }
     }
 
@@ -312,6 +333,31 @@ mod tests {
         assert_eq!(stats.lost, 0);
         assert_eq!(stats.late, 0);
         assert_eq!(stats.resyncs, 0);
+    }
+
+    #[test]
+    fn events_under_their_own_ssrc_leave_the_audio_alone() {
+        let mut receiver = MediaReceiver::new(config());
+        let mut audio = MediaSender::new(1, G711::Pcmu, 0, 0, 0);
+        let mut events = MediaSender::new(2, G711::Pcmu, 0, 500, 77);
+        events.set_dtmf_payload_type(101);
+        let mut digits = events.dtmf('7', 100).unwrap().into_iter();
+        for i in 0..30u64 {
+            let now = i * 20;
+            let frame = frames(&mut audio, 1, 3000).remove(0);
+            receiver.push_packet(now, &frame);
+            if i >= 10
+                && let Some(event) = digits.next()
+            {
+                receiver.push_packet(now, &event);
+            }
+            while receiver.poll_frame(now).is_some() {}
+        }
+        assert_eq!(receiver.poll_dtmf(), Some('7'));
+        assert_eq!(receiver.poll_dtmf(), None);
+        let stats = receiver.stats();
+        assert_eq!(stats.ssrc_changes + stats.late + stats.lost, 0, "{stats:?}");
+        assert_eq!(stats.concealed_frames, 0);
     }
 
     #[test]
