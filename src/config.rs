@@ -219,13 +219,13 @@ impl Config {
     /// line changed some).
     pub fn validate(&self) -> Result<(), ConfigError> {
         let rtp = &self.rtp;
-        if rtp.port_min % 2 != 0 {
+        if !rtp.port_min.is_multiple_of(2) {
             return invalid(
                 "rtp.port_min",
                 format!("{} is odd; RTP ports are even", rtp.port_min),
             );
         }
-        if rtp.port_max % 2 != 0 {
+        if !rtp.port_max.is_multiple_of(2) {
             return invalid(
                 "rtp.port_max",
                 format!("{} is odd; RTP ports are even", rtp.port_max),

@@ -142,9 +142,7 @@ fn an_unusable_folder_is_an_error_naming_it() {
     let dir = scratch("unusable");
     let blocker = dir.join("recordings");
     std::fs::write(&blocker, b"not a folder").unwrap();
-    let err = CallRecorder::create(&blocker, "c1")
-        .err()
-        .expect("a file is not a folder");
+    let err = CallRecorder::create(&blocker, "c1").unwrap_err();
     assert!(matches!(err, RecorderError::CreateDir { .. }), "{err}");
     assert!(err.to_string().contains("recordings"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
