@@ -70,21 +70,21 @@ fn coughs_and_clicks_during_the_greeting_do_not_stop_it() {
 fn line_noise_of_real_recordings_does_not_stop_the_greeting() {
     // The lead-in of noisy fixtures (before the caller speaks) is nothing
     // but the line's noise: white, pink, brown and several talkers far off.
-    let mut h = Harness::scripted(&[]);
-    h.start();
+    // Each is a call of its own with that noise on the line throughout.
     for name in [
         "en_outage_02",
         "en_balance_03",
         "en_lost_02",
         "en_balance_02",
     ] {
+        let mut h = Harness::scripted(&[]);
+        h.start();
         let lead = &fixture(name)[..RATE / 4];
-        for _ in 0..8 {
+        while !h.finished("en:greeting") && h.barge_ins().is_empty() {
             h.feed(lead);
         }
+        assert!(h.barge_ins().is_empty(), "{name}: {:?}", h.events);
     }
-    h.hear_greeting();
-    assert!(h.barge_ins().is_empty(), "{:?}", h.barge_ins());
 }
 
 #[test]

@@ -43,7 +43,7 @@ enum Phase {
 #[derive(Debug, Clone)]
 enum After {
     Listen,
-    Handoff(Decision),
+    Handoff(Box<Decision>),
     Hangup(String),
 }
 
@@ -380,14 +380,14 @@ impl Call {
                 if let After::Handoff(pending) = &mut self.after
                     && pending.route.target == d.route.target
                 {
-                    *pending = d; // the transfer notice is already playing
+                    **pending = d; // the transfer notice is already playing
                     return;
                 }
                 let transfer = self.fixed(Fixed::Transfer);
                 self.say(
                     now_ms,
                     transfer.into_iter().collect(),
-                    After::Handoff(d),
+                    After::Handoff(Box::new(d)),
                     reply,
                 );
             }
@@ -556,7 +556,7 @@ impl Call {
                 };
                 self.queue = Some(queue.clone());
                 self.hold = Hold::default();
-                self.outputs.push_back(Output::Handoff(d));
+                self.outputs.push_back(Output::Handoff(*d));
                 self.emit(
                     now_ms,
                     CallEvent::Queued {
