@@ -11,6 +11,7 @@ pub mod error;
 pub mod header;
 mod ids;
 pub mod message;
+mod screening;
 pub mod sdp;
 mod syntax;
 mod transaction;
