@@ -10,11 +10,6 @@ pub fn is_token(s: &str) -> bool {
     !s.is_empty() && s.chars().all(is_token_char)
 }
 
-/// RFC 3261 `word` characters (Call-ID).
-pub fn is_word_char(c: char) -> bool {
-    is_token_char(c) || "()<>:\\\"/[]?{}".contains(c)
-}
-
 /// A cursor over a header value (already unfolded to one line).
 pub struct Scanner<'a> {
     s: &'a str,
