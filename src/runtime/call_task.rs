@@ -65,6 +65,8 @@ pub fn g711(codec: Codec) -> G711 {
 
 struct Media {
     socket: UdpSocket,
+    /// Codec, payload type and DTMF payload type in use.
+    format: (Codec, u8, Option<u8>),
     remote: SocketAddr,
     on_hold: bool,
     receiver: MediaReceiver,
@@ -89,6 +91,7 @@ impl Media {
             (seed >> 16) as u32,
         );
         Media {
+            format: (offer.codec, offer.payload_type, offer.dtmf_payload_type),
             socket,
             remote: offer.remote_rtp,
             on_hold: offer.on_hold,
@@ -212,6 +215,17 @@ impl CallTask {
                 msg = self.inbox.recv() => match msg {
                     Some(CallMsg::Ended(reason)) => break end_reason(&reason),
                     Some(CallMsg::Media(offer)) => {
+                        let format = (offer.codec, offer.payload_type, offer.dtmf_payload_type);
+                        // Hold and unhold keep the stream; only a new format resets it.
+                        if format != self.media.format {
+                            self.media.format = format;
+                            self.media.receiver.reconfigure(ReceiverConfig {
+                                codec: g711(offer.codec),
+                                payload_type: offer.payload_type,
+                                dtmf_payload_type: offer.dtmf_payload_type,
+                                playout_delay_ms: self.engine.calls.playout_delay_ms,
+                            });
+                        }
                         self.media.remote = offer.remote_rtp;
                         self.media.on_hold = offer.on_hold;
                         let ms = ticks * TICK_MS;

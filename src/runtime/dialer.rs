@@ -67,6 +67,52 @@ pub struct DialReport {
     pub voice_to_voice_ms: Option<f64>,
     /// Whether the engine hung up (BYE) before we did.
     pub remote_hung_up: bool,
+    /// RTP packets received from the engine.
+    pub packets: u64,
+    /// Packets that arrived more than [`LATE_MS`] behind the sender's own
+    /// schedule (its RTP timestamps): what a caller hears as a gap.
+    pub late_packets: u64,
+    pub max_lateness_ms: f64,
+}
+
+/// How far behind schedule a packet may arrive before it counts as late:
+/// two frames, what a small jitter buffer still absorbs.
+pub const LATE_MS: f64 = 40.0;
+
+/// Tracks how far each packet arrives behind the schedule its RTP
+/// timestamp implies, relative to the earliest packet seen.
+#[derive(Default)]
+struct Pacing {
+    first: Option<(Instant, u32)>,
+    /// The smallest arrival offset seen (ms): the schedule's baseline.
+    best: f64,
+    offsets: Vec<f64>,
+}
+
+impl Pacing {
+    fn packet(&mut self, at: Instant, bytes: &[u8]) {
+        let Ok(p) = crate::rtp::RtpPacket::parse(bytes) else {
+            return;
+        };
+        let (t0, ts0) = *self.first.get_or_insert((at, p.timestamp));
+        let media_ms = f64::from(p.timestamp.wrapping_sub(ts0) as i32) / 8.0;
+        let offset = at.duration_since(t0).as_secs_f64() * 1000.0 - media_ms;
+        self.best = self.best.min(offset);
+        self.offsets.push(offset);
+    }
+
+    fn late(&self) -> (u64, f64) {
+        let mut late = 0;
+        let mut worst: f64 = 0.0;
+        for o in &self.offsets {
+            let behind = o - self.best;
+            worst = worst.max(behind);
+            if behind > LATE_MS {
+                late += 1;
+            }
+        }
+        (late, worst)
+    }
 }
 
 pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
@@ -118,6 +164,9 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
         playout_delay_ms: 40,
     });
     let mut sender = MediaSender::new(0x1d1a_1e55, g711(answer.codec), answer.payload_type, 1, 0);
+    if let Some(pt) = answer.dtmf_payload_type {
+        sender.set_dtmf_payload_type(pt);
+    }
     let mut tick = interval(Duration::from_millis(20));
     tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
     let mut phase = Phase::WaitPrompt {
@@ -136,12 +185,16 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
     let mut buf = [0u8; 2048];
     let mut dtmf_sent = false;
     let mut ticks = 0u64;
+    let mut pacing = Pacing::default();
+    // The receiver's clock: packets and frames must be timed on the same one.
+    let media_start = clock.now_ms();
+    let mut dtmf_queue: std::collections::VecDeque<Vec<u8>> = Default::default();
     loop {
         tokio::select! {
             _ = tick.tick() => {
                 ticks += 1;
                 let now = Instant::now();
-                let media_ms = ticks * 20;
+                let media_ms = media_start + ticks * 20;
                 let frame = receiver.poll_frame(media_ms).unwrap_or([0; FRAME]);
                 let loud = rms(&frame) > SOUND_RMS;
                 heard.extend_from_slice(&frame);
@@ -176,17 +229,20 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
                         if !dtmf_sent && !opts.dtmf.is_empty() {
                             dtmf_sent = true;
                             for digit in opts.dtmf.chars() {
-                                for p in sender.dtmf(digit, 160).unwrap_or_default() {
-                                    let _ = rtp.try_send_to(&p, answer.remote_rtp);
-                                }
+                                dtmf_queue.extend(sender.dtmf(digit, 160).unwrap_or_default());
                             }
                         }
-                        if now >= *until { break; }
+                        // One event packet per 20 ms, in place of audio.
+                        if let Some(p) = dtmf_queue.pop_front() {
+                            let _ = rtp.try_send_to(&p, answer.remote_rtp);
+                        }
+                        if now >= *until && dtmf_queue.is_empty() { break; }
                     }
                 }
             }
             received = rtp.recv_from(&mut buf) => {
                 if let Ok((n, _)) = received {
+                    pacing.packet(Instant::now(), &buf[..n]);
                     receiver.push_packet(clock.now_ms(), &buf[..n]);
                 }
             }
@@ -214,7 +270,11 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
         (Some(end), Some(first)) => Some(first.duration_since(end).as_secs_f64() * 1000.0),
         _ => None,
     };
+    let (late_packets, max_lateness_ms) = pacing.late();
     Ok(DialReport {
+        packets: pacing.offsets.len() as u64,
+        late_packets,
+        max_lateness_ms,
         answered: true,
         setup_ms,
         heard_ms: heard.len() as u64 / 8,
