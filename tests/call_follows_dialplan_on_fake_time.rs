@@ -307,3 +307,43 @@ fn a_mandarin_caller_is_greeted_and_answered_in_mandarin() {
     assert_eq!(h.started(), ["zh:greeting", "zh:answer:store_hours"]);
     assert!(h.rendered.contains(&"zh:anything_else".to_string()));
 }
+
+#[test]
+fn a_queued_caller_who_asks_for_something_answerable_leaves_the_queue() {
+    let mut h = Harness::scripted(&[
+        "My home internet has been down since this morning.",
+        "What time does your store on Main Street close today?",
+    ]);
+    h.start();
+    h.hear_greeting();
+    // Two sentences of one caller, the second while on hold.
+    h.feed(&fixture("en_multi_then_agent"));
+    assert!(
+        h.wait_for(10_000, |h| h.started().len() >= 3),
+        "{:?}",
+        h.events
+    );
+    assert_eq!(h.handoffs.len(), 1);
+    assert!(
+        h.events
+            .iter()
+            .any(|e| matches!(e, CallEvent::LeftQueue { .. }))
+    );
+    assert_eq!(
+        h.started(),
+        ["en:greeting", "en:transfer", "en:answer:store_hours"]
+    );
+}
+
+#[test]
+fn on_shutdown_the_caller_hears_goodbye_then_the_engine_hangs_up() {
+    let mut h = Harness::scripted(&[]);
+    h.start();
+    h.silence(1000);
+    h.call.handle_input(h.now, ivr::call::Input::Shutdown);
+    h.drain();
+    assert!(h.wait_for(10_000, |h| h.hangup.is_some()));
+    assert_eq!(h.started(), ["en:greeting", "en:goodbye"]);
+    assert!(h.finished("en:goodbye"));
+    assert_eq!(h.hangup.as_deref(), Some("shutdown"));
+}

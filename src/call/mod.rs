@@ -113,7 +113,8 @@ pub enum Output {
 pub enum StopReason {
     /// The caller spoke or pressed a key over it.
     BargeIn,
-    /// A decision came in and the call answers it at once.
+    /// The call has something else to say at once (the reply to a
+    /// decision, the goodbye on shutdown).
     Decision,
     /// The caller hung up.
     Hangup,
