@@ -24,6 +24,8 @@ enum Command {
     Serve(ivr::cli::serve::Args),
     /// Call a SIP server, play a WAV as the caller, print what came back.
     Dial(ivr::cli::dial::Args),
+    /// Load a running engine with callers: latency and capacity figures.
+    Bench(ivr::cli::bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => ivr::cli::eval::run(a),
         Command::Serve(a) => ivr::cli::serve::run(a),
         Command::Dial(a) => ivr::cli::dial::run(a),
+        Command::Bench(a) => ivr::cli::bench::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

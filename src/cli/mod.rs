@@ -1,5 +1,6 @@
 //! Subcommands of the `ivr` binary; each file parses its own arguments.
 
+pub mod bench;
 pub mod classify;
 pub mod dial;
 pub mod eval;

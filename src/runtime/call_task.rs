@@ -184,6 +184,8 @@ impl CallTask {
     }
 
     pub async fn run(mut self) {
+        // try_send_to needs the reactor to have seen the socket writable.
+        let _ = self.media.socket.writable().await;
         let start = self.clock.now_ms();
         self.started_ms = start;
         self.save(None, None);
@@ -317,6 +319,7 @@ impl CallTask {
                     let outbox = self.outbox.clone();
                     tokio::spawn(async move {
                         let utterance = req.utterance;
+                        let asked = std::time::Instant::now();
                         let transcript = asr.transcribe(req).await.unwrap_or_else(|e| {
                             tracing::warn!("recognition failed: {e}");
                             Transcript {
@@ -325,6 +328,12 @@ impl CallTask {
                                 asr_ms: 0.0,
                             }
                         });
+                        tracing::debug!(
+                            utterance,
+                            asr_ms = transcript.asr_ms,
+                            total_ms = asked.elapsed().as_secs_f64() * 1000.0,
+                            "transcribed"
+                        );
                         let _ = outbox.send(CallMsg::Transcript(transcript)).await;
                     });
                 }

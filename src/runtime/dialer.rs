@@ -124,6 +124,10 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
     let server = target_addr(&opts.target)?;
     let sip = UdpSocket::bind(SocketAddr::new(opts.local_ip, 0)).await?;
     let rtp = UdpSocket::bind(SocketAddr::new(opts.local_ip, 0)).await?;
+    // tokio's try_send_to fails until the reactor has seen the socket
+    // writable once: without this the first INVITE waits for its retransmit.
+    sip.writable().await?;
+    rtp.writable().await?;
     let clock = Clock::new();
     let mut endpoint = Endpoint::new(EndpointConfig {
         local_addr: sip.local_addr()?,
