@@ -4,7 +4,6 @@
 CARGO ?= cargo
 IVR_DEBUG := target/debug/ivr
 IVR_RELEASE := target/release/ivr
-FIXTURE ?= audio-fixtures/en_pay_01.wav
 
 .PHONY: run test deps models-test models-run eval bench fixtures lint
 
@@ -21,8 +20,9 @@ models-run: deps
 	$(CARGO) build --release --bin ivr
 	$(IVR_RELEASE) models install tiny.en
 
+# The engine: SIP on 127.0.0.1:5060 (UDP and TCP), settings in config/ivr.toml.
 run: models-run
-	$(IVR_RELEASE) replay $(FIXTURE)
+	$(IVR_RELEASE) serve --config config/ivr.toml
 
 test: models-test
 	$(CARGO) test --no-fail-fast
@@ -30,6 +30,10 @@ test: models-test
 eval: models-test
 	$(CARGO) build --release --bin ivr
 	$(IVR_RELEASE) eval
+
+# Latency and capacity of a running engine (release build), printed.
+bench: models-run
+	scripts/bench-server.sh
 
 fixtures: deps
 	audio-fixtures/render.sh
