@@ -119,6 +119,20 @@ fn mandarin_renders_with_its_own_voice_and_cache_file() {
     assert!(path.exists());
     // The same letters in the other language are another prompt.
     assert_ne!(path, renderer.cache_path(text, Language::En));
+
+    // Spoken as Mandarin, not as English letters: the multilingual model
+    // hears most of the characters.
+    let pool = WhisperPool::open(&model::install_model("base"), PoolOptions::default())
+        .expect("base loads");
+    let request = TranscribeRequest {
+        utterance: 1,
+        pcm_16k: upsample_8k_to_16k(&zh),
+        language: Language::Zh,
+        prompt: String::new(),
+    };
+    let heard = pool.transcribe(&request).unwrap().text;
+    let cer = model::char_error_rate(text, &heard);
+    assert!(cer <= 0.5, "heard {heard:?} (CER {cer:.2})");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

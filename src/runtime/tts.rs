@@ -65,8 +65,10 @@ fn voice(language: Language) -> Voice {
             name: "en-us",
             words_per_minute: 165,
         },
+        // Not `cmn`: in espeak-ng 1.51 it turns Han characters into pinyin
+        // and then reads the pinyin as English words.
         Language::Zh => Voice {
-            name: "cmn",
+            name: "cmn-latn-pinyin",
             words_per_minute: 165,
         },
     }
