@@ -58,6 +58,8 @@ pub async fn serve(config: Config) -> CliResult {
     if failed > 0 {
         eprintln!("ivr: {failed} prompts could not be rendered (is espeak-ng installed?)");
     }
+    let background = engine.clone();
+    tokio::task::spawn_blocking(move || background.prewarm_clarify_prompts());
     let server = start(
         engine,
         ServeOptions {

@@ -25,6 +25,8 @@ const FRAME: usize = 160;
 const TICK_MS: u64 = 20;
 /// How long a hang-up we asked for may take before the call is closed anyway.
 const BYE_GRACE_MS: u64 = 4000;
+/// How long a call may take to say goodbye when the engine stops.
+const SHUTDOWN_GRACE_MS: u64 = 6000;
 
 /// What the SIP side and helpers tell a call.
 #[derive(Debug)]
@@ -126,6 +128,8 @@ pub struct CallTask {
     outbox: mpsc::Sender<CallMsg>,
     /// Call time (ms) at which our own hang-up gives up waiting for the BYE.
     hanging_up_until: Option<u64>,
+    /// Call time by which a call told to shut down is hung up regardless.
+    shutdown_by: Option<u64>,
     started_ms: u64,
 }
 
@@ -178,6 +182,7 @@ impl CallTask {
             inbox,
             outbox: outbox.clone(),
             hanging_up_until: None,
+            shutdown_by: None,
             started_ms: clock.now_ms(),
         };
         (task, outbox)
@@ -207,6 +212,10 @@ impl CallTask {
                     self.tick(start + call_ms, call_ms);
                     if let Some(until) = self.hanging_up_until && call_ms >= until {
                         break "engine_hung_up".to_string();
+                    }
+                    if let Some(by) = self.shutdown_by && call_ms >= by {
+                        let _ = self.sip.send(SipCommand::Hangup(self.handle)).await;
+                        break "shutdown".to_string();
                     }
                 }
                 received = self.media.socket.recv_from(&mut buf) => {
@@ -243,7 +252,14 @@ impl CallTask {
                         self.call.handle_input(ms, CallInput::PromptAudio { key, pcm_8k: pcm });
                         self.drain(ms);
                     }
-                    Some(CallMsg::Shutdown) | None => {
+                    Some(CallMsg::Shutdown) => {
+                        // The caller hears goodbye; the core then asks to hang up.
+                        let ms = ticks * TICK_MS;
+                        self.call.handle_input(ms, CallInput::Shutdown);
+                        self.drain(ms);
+                        self.shutdown_by.get_or_insert(ms + SHUTDOWN_GRACE_MS);
+                    }
+                    None => {
                         let _ = self.sip.send(SipCommand::Hangup(self.handle)).await;
                         break "shutdown".to_string();
                     }
@@ -309,7 +325,13 @@ impl CallTask {
                                 Ok(pcm) => {
                                     let _ = outbox.blocking_send(CallMsg::Prompt { key, pcm });
                                 }
-                                Err(e) => tracing::warn!(%key, "prompt failed: {e}"),
+                                Err(e) => {
+                                    tracing::warn!(%key, "prompt failed: {e}");
+                                    // Empty audio: the call skips the prompt now
+                                    // instead of waiting for it.
+                                    let pcm: Arc<[i16]> = Arc::from(Vec::new());
+                                    let _ = outbox.blocking_send(CallMsg::Prompt { key, pcm });
+                                }
                             }
                         });
                     }
@@ -376,7 +398,11 @@ impl CallTask {
             started_unix_ms: self.record_base.started_unix_ms,
             answered_unix_ms: self.record_base.answered_unix_ms,
             ended_unix_ms: ended,
-            end_reason: end_reason.or(core.end_reason),
+            // When we hung up, the core knows why (goodbye, no input, shutdown).
+            end_reason: match end_reason.as_deref() {
+                Some("engine_hung_up") | None => core.end_reason.or(end_reason),
+                Some(_) => end_reason,
+            },
             events,
             rtp_stats: Some(rtp_stats_json(&self.media.receiver.stats())),
             recording_caller: self.record_base.recording_caller.clone(),

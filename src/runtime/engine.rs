@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::brain::asr::Language;
 use crate::brain::intent::Router;
-use crate::call::static_prompts;
+use crate::call::{clarify_prompts, static_prompts};
 use crate::call_record::CallRecord;
 use crate::dialplan::Dialplan;
 use crate::runtime::asr_service::AsrService;
@@ -77,6 +77,18 @@ impl Engine {
                 .render(&key, &text, self.language, wav.as_deref())
             {
                 tracing::warn!(%key, "prompt not rendered: {e}");
+                failed += 1;
+            }
+        }
+        failed
+    }
+
+    /// Renders the clarify questions (one per pair of intents): too many to
+    /// wait for at startup, so the runtime runs this in the background.
+    pub fn prewarm_clarify_prompts(&self) -> usize {
+        let mut failed = 0;
+        for (key, text, wav) in clarify_prompts(&self.dialplan, self.language) {
+            if self.prompts.render(&key, &text, self.language, wav.as_deref()).is_err() {
                 failed += 1;
             }
         }
