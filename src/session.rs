@@ -4,6 +4,13 @@
 //! runtime to transcribe each one, and when a transcript comes back routes it
 //! (intent, agitation, attempts) to a decision. It never reads the clock: the
 //! caller passes `now`, and all timing inside is sample time.
+//!
+//! Early recognition (off unless [`SessionConfig::early_recognition`]): when
+//! the caller pauses for [`VadConfig::early_ms`], the utterance so far is sent
+//! for a speculative transcription. If the endpoint then closes the same span
+//! of speech, that transcript is the utterance's own and no second request is
+//! made, so recognition overlaps the hangover instead of following it. If the
+//! caller speaks again, the speculation is void and its answer ignored.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -15,10 +22,11 @@ use crate::brain::asr::{Language, TranscribeRequest, Transcript};
 use crate::brain::intent::{Classification, Router};
 use crate::brain::slots::{self, Slots};
 use crate::brain::summary::{self, HandoffSummary, SummaryInput, Turn};
+use crate::brain::text;
 use crate::dialplan::{Action, Dialplan};
 use crate::media::prosody::{self, ProsodyFeatures};
 use crate::media::resample::Upsampler;
-use crate::media::vad::{Endpointer, VadConfig, VadEvent};
+use crate::media::vad::{Endpointer, Utterance, VadConfig, VadEvent};
 
 /// How sure the router must be before a later utterance moves a caller out
 /// of the queue they were put in: a stray fragment must not do it.
@@ -49,7 +57,8 @@ pub enum Output {
     /// The caller started speaking (barge-in point).
     SpeechStarted { at_ms: u64 },
     /// Transcribe this utterance and feed the result back as
-    /// [`Input::Transcript`].
+    /// [`Input::Transcript`]. `speculative` requests are asked at a pause,
+    /// while the caller may still go on (see [`TranscribeRequest`]).
     Transcribe(TranscribeRequest),
     /// What one utterance was understood as.
     Utterance(UtteranceReport),
@@ -119,6 +128,14 @@ pub struct SessionConfig {
     pub language: Language,
     pub vad: VadConfig,
     pub agitation: AgitationConfig,
+    /// Transcribe speculatively at each pause of `vad.early_ms`. Off by
+    /// default: a runtime that answers requests in order, one per utterance,
+    /// would answer a speculation with the next utterance's text.
+    pub early_recognition: bool,
+    /// End an utterance before its hangover when the speculative transcript
+    /// is a complete, confidently routed request; `None` always waits for
+    /// the hangover. Needs `early_recognition`.
+    pub early_decision: Option<EarlyDecision>,
 }
 
 impl SessionConfig {
@@ -127,8 +144,45 @@ impl SessionConfig {
             language,
             vad: VadConfig::default(),
             agitation: AgitationConfig::default(),
+            early_recognition: false,
+            early_decision: None,
         }
     }
+}
+
+/// When a speculative transcript may end its utterance before the hangover
+/// ("semantic endpointing"). Every condition guards against cutting off a
+/// caller who only drew breath mid-sentence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EarlyDecision {
+    /// Silence after the speech before the utterance may be closed.
+    pub min_silence_ms: u32,
+    /// The router's confidence in an in-scope intent.
+    pub min_confidence: f32,
+    /// Words in the transcript (characters for Mandarin).
+    pub min_words: usize,
+}
+
+impl Default for EarlyDecision {
+    fn default() -> Self {
+        EarlyDecision {
+            min_silence_ms: 350,
+            min_confidence: 0.9,
+            min_words: 3,
+        }
+    }
+}
+
+/// What early recognition cost and saved over a call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SpeculationStats {
+    /// Speculative requests made.
+    pub asked: u32,
+    /// Speculative transcripts that became their utterance's transcript.
+    pub used: u32,
+    /// Speculative requests whose answer was not used: the caller went on,
+    /// or it came back empty (skipped) and was asked again.
+    pub wasted: u32,
 }
 
 /// An utterance sent for recognition and waiting for its transcript.
@@ -136,6 +190,22 @@ struct Pending {
     start_ms: u64,
     end_ms: u64,
     prosody: ProsodyFeatures,
+    /// The utterance's audio when its transcript is a speculative one: if
+    /// that comes back empty (skipped), it is asked again with this.
+    retry_pcm: Option<Vec<f32>>,
+}
+
+/// The speculative transcription of the open utterance.
+struct Speculation {
+    /// The request's utterance id; the utterance's own if it is used.
+    id: u32,
+    start_ms: u64,
+    end_ms: u64,
+    /// `None` while the recogniser is still on it.
+    transcript: Option<Transcript>,
+    /// The transcript is a request complete enough to end the utterance
+    /// before the hangover.
+    complete: bool,
 }
 
 pub struct Session {
@@ -159,6 +229,11 @@ pub struct Session {
     last: Option<Decision>,
     /// Utterances it took to reach the hand-off (what "attempts" counts).
     attempts_to_handoff: Option<u32>,
+    early_recognition: bool,
+    early_decision: Option<EarlyDecision>,
+    /// The speculation on the open utterance, if one was asked.
+    speculation: Option<Speculation>,
+    speculation_stats: SpeculationStats,
 }
 
 impl Session {
@@ -184,6 +259,10 @@ impl Session {
             handed_off: false,
             last: None,
             attempts_to_handoff: None,
+            early_recognition: config.early_recognition,
+            early_decision: config.early_decision,
+            speculation: None,
+            speculation_stats: SpeculationStats::default(),
         }
     }
 
@@ -215,9 +294,14 @@ impl Session {
         self.outputs.pop_front()
     }
 
-    /// Utterances still waiting for their transcript.
+    /// Utterances still waiting for their transcript (ended utterances only:
+    /// a speculation on one the caller is still in does not count).
     pub fn awaiting_transcripts(&self) -> usize {
         self.pending.len()
+    }
+
+    pub fn speculation_stats(&self) -> SpeculationStats {
+        self.speculation_stats
     }
 
     pub fn turns(&self) -> &[UtteranceReport] {
@@ -230,28 +314,122 @@ impl Session {
                 VadEvent::SpeechStarted { at_ms } => {
                     self.outputs.push_back(Output::SpeechStarted { at_ms })
                 }
-                VadEvent::Utterance(u) => {
-                    let id = self.next_utterance;
-                    self.next_utterance += 1;
-                    let prosody = prosody::analyze(&u.pcm_16k);
-                    self.pending.insert(
-                        id,
-                        Pending {
-                            start_ms: u.start_ms,
-                            end_ms: u.end_ms,
-                            prosody,
-                        },
-                    );
-                    self.outputs
-                        .push_back(Output::Transcribe(TranscribeRequest {
-                            utterance: id,
-                            pcm_16k: u.pcm_16k,
-                            language: self.language,
-                            prompt: self.prompt.clone(),
-                        }));
-                }
+                VadEvent::Utterance(u) => self.on_utterance(u),
             }
         }
+        if self.early_recognition
+            && let Some(so_far) = self.endpointer.take_pause()
+        {
+            self.speculate(so_far);
+        }
+        self.close_early();
+    }
+
+    /// The endpoint: the utterance is over.
+    fn on_utterance(&mut self, u: Utterance) {
+        let prosody = prosody::analyze(&u.pcm_16k);
+        match self.speculation.take() {
+            Some(s) if s.start_ms == u.start_ms && s.end_ms == u.end_ms => {
+                // Nothing was said since the pause: the speculation stands.
+                self.pending.insert(
+                    s.id,
+                    Pending {
+                        start_ms: u.start_ms,
+                        end_ms: u.end_ms,
+                        prosody,
+                        retry_pcm: Some(u.pcm_16k),
+                    },
+                );
+                if let Some(t) = s.transcript {
+                    self.on_transcript(t);
+                }
+                return;
+            }
+            Some(_) => self.speculation_stats.wasted += 1,
+            None => {}
+        }
+        let id = self.next_id();
+        self.pending.insert(
+            id,
+            Pending {
+                start_ms: u.start_ms,
+                end_ms: u.end_ms,
+                prosody,
+                retry_pcm: None,
+            },
+        );
+        self.ask(id, u.pcm_16k, false);
+    }
+
+    /// A pause: transcribe what was said so far in case it is all.
+    fn speculate(&mut self, so_far: Utterance) {
+        if self.speculation.is_some() {
+            // The caller went on after the earlier pause.
+            self.speculation_stats.wasted += 1;
+        }
+        let id = self.next_id();
+        self.speculation = Some(Speculation {
+            id,
+            start_ms: so_far.start_ms,
+            end_ms: so_far.end_ms,
+            transcript: None,
+            complete: false,
+        });
+        self.speculation_stats.asked += 1;
+        self.ask(id, so_far.pcm_16k, true);
+    }
+
+    fn next_id(&mut self) -> u32 {
+        let id = self.next_utterance;
+        self.next_utterance += 1;
+        id
+    }
+
+    fn ask(&mut self, utterance: u32, pcm_16k: Vec<f32>, speculative: bool) {
+        self.outputs
+            .push_back(Output::Transcribe(TranscribeRequest {
+                utterance,
+                pcm_16k,
+                language: self.language,
+                prompt: self.prompt.clone(),
+                speculative,
+            }));
+    }
+
+    /// Semantic endpointing: the caller has been quiet a while after what
+    /// is already a complete request, so the rest of the hangover is waited
+    /// out for nothing.
+    fn close_early(&mut self) {
+        let (Some(rule), Some(s)) = (&self.early_decision, &self.speculation) else {
+            return;
+        };
+        // A speech end that moved means the caller went on.
+        if !s.complete || self.endpointer.speech_end_ms() != Some(s.end_ms) {
+            return;
+        }
+        let silence_ms = self.endpointer.position_ms().saturating_sub(s.end_ms);
+        if silence_ms < u64::from(rule.min_silence_ms) {
+            return;
+        }
+        if let Some(u) = self.endpointer.close_utterance() {
+            self.on_utterance(u);
+        }
+    }
+
+    /// Whether a speculative transcript may end its utterance early: a whole
+    /// sentence (the recogniser closed it), long enough to be a request, and
+    /// routed with high confidence to something in scope.
+    fn is_complete_request(&self, text: &str) -> bool {
+        let Some(rule) = &self.early_decision else {
+            return false;
+        };
+        let text = text.trim();
+        let sentence_final = text.ends_with(['.', '?', '!', '。', '？', '！']);
+        if !sentence_final || text::words(text).len() < rule.min_words {
+            return false;
+        }
+        let class = self.router.classify(text);
+        class.intent.is_some() && class.confidence >= rule.min_confidence
     }
 
     fn on_dtmf(&mut self, digit: char) {
@@ -269,10 +447,36 @@ impl Session {
     }
 
     fn on_transcript(&mut self, t: Transcript) {
-        let Some(p) = self.pending.remove(&t.utterance) else {
-            return; // a transcript for an utterance we never asked about
+        let early = self
+            .speculation
+            .as_ref()
+            .is_some_and(|s| s.id == t.utterance && s.transcript.is_none());
+        if early {
+            // The caller has not finished, as far as we know.
+            let complete = self.is_complete_request(&t.text);
+            if let Some(s) = &mut self.speculation {
+                s.complete = complete;
+                s.transcript = Some(t);
+            }
+            self.close_early();
+            return;
+        }
+        let Some(mut p) = self.pending.remove(&t.utterance) else {
+            // Never asked about, or a speculation the caller talked past.
+            return;
         };
         let text = t.text.trim().to_string();
+        if let Some(pcm_16k) = p.retry_pcm.take() {
+            if text.is_empty() {
+                // Skipped, or nothing heard in the early audio: ask again
+                // properly rather than take silence for an answer.
+                self.speculation_stats.wasted += 1;
+                self.pending.insert(t.utterance, p);
+                self.ask(t.utterance, pcm_16k, false);
+                return;
+            }
+            self.speculation_stats.used += 1;
+        }
         if text.is_empty() {
             // Nothing recognisable (noise, a cough that got through): not an attempt.
             return;
@@ -535,5 +739,327 @@ impl Session {
             agitation: self.agitation.peak().cloned().unwrap_or_default(),
             language: self.language.code().to_string(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::f32::consts::PI;
+
+    use super::*;
+    use crate::dialplan::load_dialplan;
+
+    const FRAME: usize = 320; // 20 ms at 16 kHz
+
+    /// A vowel-like buzz the endpointer takes for speech.
+    fn voice(seconds: f32) -> Vec<f32> {
+        let n = (seconds * 16000.0) as usize;
+        let mut phase = 0.0f32;
+        (0..n)
+            .map(|i| {
+                let t = i as f32 / 16000.0;
+                let f0 = 120.0 + 20.0 * (2.0 * PI * 1.5 * t).sin();
+                phase += 2.0 * PI * f0 / 16000.0;
+                let envelope = (PI * i as f32 / n as f32).sin().powf(0.3);
+                let harmonics: f32 = (1..=20)
+                    .filter(|k| *k as f32 * f0 < 3400.0)
+                    .map(|k| (k as f32 * phase).sin() / k as f32)
+                    .sum();
+                0.05 * envelope * harmonics
+            })
+            .collect()
+    }
+
+    fn quiet(seconds: f32) -> Vec<f32> {
+        // A faint hiss, so the background level is known.
+        let mut state = 0x1234_5678u32;
+        (0..(seconds * 16000.0) as usize)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                0.002 * (state as f32 / u32::MAX as f32 * 2.0 - 1.0)
+            })
+            .collect()
+    }
+
+    fn session(early_recognition: bool, early_decision: Option<EarlyDecision>) -> Session {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/dialplans/hotline.toml");
+        let dialplan = load_dialplan(std::path::Path::new(path)).expect("dialplan");
+        let router = Arc::new(Router::new(&dialplan));
+        let config = SessionConfig {
+            early_recognition,
+            early_decision,
+            ..SessionConfig::new(Language::En)
+        };
+        Session::new(Arc::new(dialplan), router, config)
+    }
+
+    /// Everything a call produced, with the 20 ms frame it came out at.
+    #[derive(Default)]
+    struct Log {
+        asked: Vec<(usize, TranscribeRequest)>,
+        decisions: Vec<(usize, Decision)>,
+    }
+
+    /// Feeds `pcm` in 20 ms frames; `answer` is called for every request
+    /// and may answer it at once.
+    fn feed(
+        s: &mut Session,
+        pcm: &[f32],
+        log: &mut Log,
+        answer: &mut dyn FnMut(&TranscribeRequest) -> Option<String>,
+    ) {
+        for (i, frame) in pcm.chunks(FRAME).enumerate() {
+            s.handle_input(0, Input::Audio16k(frame));
+            drain(s, i, log, answer);
+        }
+    }
+
+    fn drain(
+        s: &mut Session,
+        at: usize,
+        log: &mut Log,
+        answer: &mut dyn FnMut(&TranscribeRequest) -> Option<String>,
+    ) {
+        while let Some(out) = s.poll_output() {
+            match out {
+                Output::Transcribe(req) => {
+                    if let Some(text) = answer(&req) {
+                        let t = Transcript {
+                            utterance: req.utterance,
+                            text,
+                            asr_ms: 0.0,
+                        };
+                        s.handle_input(0, Input::Transcript(t));
+                    }
+                    log.asked.push((at, req));
+                }
+                Output::Decision(d) => log.decisions.push((at, d)),
+                Output::SpeechStarted { .. } | Output::Utterance(_) => {}
+            }
+        }
+    }
+
+    fn say(s: &mut Session, t: Transcript, at: usize, log: &mut Log) {
+        s.handle_input(0, Input::Transcript(t));
+        drain(s, at, log, &mut |_| None);
+    }
+
+    fn pay_bill(_: &TranscribeRequest) -> Option<String> {
+        Some("I'd like to pay my bill.".to_string())
+    }
+
+    /// Half a second of line, `speech` seconds of voice, then 1.5 s of line.
+    fn one_sentence(speech: f32) -> Vec<f32> {
+        let mut pcm = quiet(0.5);
+        pcm.extend(voice(speech));
+        pcm.extend(quiet(1.5));
+        pcm
+    }
+
+    #[test]
+    fn without_early_recognition_nothing_is_asked_before_the_endpoint() {
+        let mut s = session(false, None);
+        let mut log = Log::default();
+        feed(&mut s, &one_sentence(1.0), &mut log, &mut pay_bill);
+        assert_eq!(log.asked.len(), 1);
+        assert!(!log.asked[0].1.speculative);
+        assert_eq!(s.speculation_stats(), SpeculationStats::default());
+        assert_eq!(log.decisions.len(), 1);
+    }
+
+    #[test]
+    fn a_transcript_back_before_the_endpoint_decides_at_the_endpoint() {
+        let mut plain = session(false, None);
+        let mut reference = Log::default();
+        feed(
+            &mut plain,
+            &one_sentence(1.0),
+            &mut reference,
+            &mut pay_bill,
+        );
+
+        let mut s = session(true, None);
+        let mut log = Log::default();
+        feed(&mut s, &one_sentence(1.0), &mut log, &mut pay_bill);
+        assert_eq!(log.asked.len(), 1, "the early request is the only one");
+        let (asked_at, req) = &log.asked[0];
+        assert!(req.speculative);
+        assert!(
+            *asked_at < reference.asked[0].0,
+            "asked before the endpoint"
+        );
+        assert_eq!(req.pcm_16k, reference.asked[0].1.pcm_16k, "same audio");
+        // Decided where the endpoint was, with the same result.
+        assert_eq!(log.decisions.len(), 1);
+        assert_eq!(log.decisions[0].0, reference.decisions[0].0);
+        assert_eq!(log.decisions[0].1.intent.as_deref(), Some("pay_bill"));
+        assert_eq!(log.decisions[0].1.utterance, Some(req.utterance));
+        let stats = s.speculation_stats();
+        assert_eq!((stats.asked, stats.used, stats.wasted), (1, 1, 0));
+    }
+
+    #[test]
+    fn a_transcript_back_after_the_endpoint_decides_when_it_arrives() {
+        let mut s = session(true, None);
+        let mut log = Log::default();
+        let pcm = one_sentence(1.0);
+        feed(&mut s, &pcm, &mut log, &mut |_| None);
+        assert_eq!(log.asked.len(), 1, "no second request at the endpoint");
+        assert!(log.decisions.is_empty());
+        assert_eq!(s.awaiting_transcripts(), 1, "the ended utterance waits");
+        let id = log.asked[0].1.utterance;
+        let t = Transcript {
+            utterance: id,
+            text: "I'd like to pay my bill.".into(),
+            asr_ms: 0.0,
+        };
+        say(&mut s, t, 999, &mut log);
+        assert_eq!(s.awaiting_transcripts(), 0);
+        assert_eq!(log.decisions.len(), 1);
+        assert_eq!(log.decisions[0].1.utterance, Some(id));
+        assert_eq!(s.speculation_stats().used, 1);
+    }
+
+    #[test]
+    fn speech_after_a_pause_voids_the_speculation_and_its_late_answer() {
+        let mut pcm = quiet(0.5);
+        pcm.extend(voice(0.8));
+        pcm.extend(quiet(0.35));
+        pcm.extend(voice(0.8));
+        pcm.extend(quiet(1.5));
+        let mut s = session(true, None);
+        let mut log = Log::default();
+        feed(&mut s, &pcm, &mut log, &mut |_| None);
+        // One speculation per pause, nothing at the endpoint.
+        assert_eq!(log.asked.len(), 2);
+        assert!(log.asked.iter().all(|(_, r)| r.speculative));
+        let (first, second) = (log.asked[0].1.utterance, log.asked[1].1.utterance);
+        assert!(log.asked[0].1.pcm_16k.len() < log.asked[1].1.pcm_16k.len());
+        // The first half's transcript is of no use now.
+        let half = Transcript {
+            utterance: first,
+            text: "Talk to an agent.".into(),
+            asr_ms: 0.0,
+        };
+        say(&mut s, half, 999, &mut log);
+        assert!(log.decisions.is_empty());
+        let whole = Transcript {
+            utterance: second,
+            text: "I'd like to pay my bill.".into(),
+            asr_ms: 0.0,
+        };
+        say(&mut s, whole, 999, &mut log);
+        assert_eq!(log.decisions.len(), 1);
+        assert_eq!(log.decisions[0].1.intent.as_deref(), Some("pay_bill"));
+        assert_eq!(s.turns().len(), 1);
+        let stats = s.speculation_stats();
+        assert_eq!((stats.asked, stats.used, stats.wasted), (2, 1, 1));
+    }
+
+    #[test]
+    fn a_skipped_speculation_is_asked_again_at_the_endpoint() {
+        let mut s = session(true, None);
+        let mut log = Log::default();
+        let mut answer = |r: &TranscribeRequest| {
+            Some(if r.speculative {
+                String::new() // the recogniser was busy
+            } else {
+                "I'd like to pay my bill.".to_string()
+            })
+        };
+        feed(&mut s, &one_sentence(1.0), &mut log, &mut answer);
+        assert_eq!(log.asked.len(), 2);
+        let (early, again) = (&log.asked[0].1, &log.asked[1].1);
+        assert!(early.speculative && !again.speculative);
+        assert_eq!(early.utterance, again.utterance);
+        assert_eq!(early.pcm_16k, again.pcm_16k);
+        assert_eq!(log.decisions.len(), 1);
+        assert_eq!(log.decisions[0].1.intent.as_deref(), Some("pay_bill"));
+        let stats = s.speculation_stats();
+        assert_eq!((stats.asked, stats.used, stats.wasted), (1, 0, 1));
+    }
+
+    #[test]
+    fn a_skip_arriving_after_the_endpoint_is_asked_again_then() {
+        let mut s = session(true, None);
+        let mut log = Log::default();
+        feed(&mut s, &one_sentence(1.0), &mut log, &mut |_| None);
+        let id = log.asked[0].1.utterance;
+        say(&mut s, Transcript::skipped(id), 999, &mut log);
+        assert_eq!(log.asked.len(), 2);
+        assert!(!log.asked[1].1.speculative);
+        assert_eq!(s.awaiting_transcripts(), 1);
+        assert!(log.decisions.is_empty(), "a skip is not an answer");
+    }
+
+    #[test]
+    fn a_complete_confident_request_is_decided_before_the_hangover() {
+        let mut plain = session(true, None);
+        let mut reference = Log::default();
+        feed(
+            &mut plain,
+            &one_sentence(1.0),
+            &mut reference,
+            &mut pay_bill,
+        );
+
+        let rule = EarlyDecision::default();
+        let mut s = session(true, Some(rule.clone()));
+        let mut log = Log::default();
+        feed(&mut s, &one_sentence(1.0), &mut log, &mut pay_bill);
+        assert_eq!(log.asked.len(), 1);
+        assert_eq!(log.decisions.len(), 1);
+        let early_frame = log.decisions[0].0;
+        let endpoint_frame = reference.decisions[0].0;
+        let hangover = VadConfig::default().hangover_ms as usize;
+        let saved_ms = (endpoint_frame - early_frame) * 20;
+        assert!(
+            saved_ms >= hangover - rule.min_silence_ms as usize - 40,
+            "saved {saved_ms} ms"
+        );
+        assert_eq!(log.decisions[0].1.intent.as_deref(), Some("pay_bill"));
+    }
+
+    #[test]
+    fn an_unfinished_or_unsure_transcript_waits_for_the_hangover() {
+        let rule = Some(EarlyDecision::default());
+        let mut reference = Log::default();
+        feed(
+            &mut session(true, None),
+            &one_sentence(1.0),
+            &mut reference,
+            &mut pay_bill,
+        );
+        let endpoint_frame = reference.decisions[0].0;
+        for text in [
+            "I'd like to pay my bill and",    // no sentence end
+            "Pay bill.",                      // too short to be sure it is all
+            "What's the weather tomorrow?",   // out of scope
+            "I'd like to talk about things.", // nothing confident
+        ] {
+            let mut s = session(true, rule.clone());
+            let mut log = Log::default();
+            feed(&mut s, &one_sentence(1.0), &mut log, &mut |_| {
+                Some(text.to_string())
+            });
+            assert_eq!(log.decisions.len(), 1, "{text}");
+            assert_eq!(log.decisions[0].0, endpoint_frame, "{text}");
+        }
+    }
+
+    #[test]
+    fn speech_after_an_early_decision_is_an_utterance_of_its_own() {
+        let mut pcm = quiet(0.5);
+        pcm.extend(voice(1.0));
+        pcm.extend(quiet(0.45));
+        pcm.extend(voice(0.8));
+        pcm.extend(quiet(1.5));
+        let mut s = session(true, Some(EarlyDecision::default()));
+        let mut log = Log::default();
+        feed(&mut s, &pcm, &mut log, &mut pay_bill);
+        assert_eq!(s.turns().len(), 2);
+        assert!(s.turns()[1].start_ms > s.turns()[0].end_ms);
     }
 }

@@ -26,6 +26,7 @@ fn converted_base_transcribes_mandarin_in_simplified_characters() {
         language: Language::Zh,
         // Vocabulary of a telecom hotline, as a dialplan would give it.
         prompt: "话费，账单，余额，套餐，流量，人工客服，信用卡，挂失".to_string(),
+        speculative: false,
     };
     let heard = pool.transcribe(&request).expect("transcribes").text;
 

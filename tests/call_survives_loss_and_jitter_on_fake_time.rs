@@ -664,6 +664,7 @@ fn word_error_rate(text: &str, pcm: &[i16], language: ivr::brain::asr::Language)
             pcm_16k: upsample_8k_to_16k(pcm),
             language,
             prompt: String::new(),
+            speculative: false,
         })
         .expect("whisper")
         .text;

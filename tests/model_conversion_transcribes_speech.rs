@@ -23,6 +23,7 @@ fn converted_tiny_en_transcribes_an_english_sentence() {
         pcm_16k: model::speak("en-us", sentence),
         language: Language::En,
         prompt: String::new(),
+        speculative: false,
     };
     let transcript = pool.transcribe(&request).expect("transcribes");
 

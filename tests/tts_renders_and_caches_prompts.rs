@@ -58,6 +58,7 @@ fn english_prompt_is_understandable_8khz_speech() {
         pcm_16k: upsample_8k_to_16k(&pcm),
         language: Language::En,
         prompt: String::new(),
+        speculative: false,
     };
     let heard = pool.transcribe(&request).unwrap().text;
     let wer = model::word_error_rate(HOLD, &heard);
@@ -129,6 +130,7 @@ fn mandarin_renders_with_its_own_voice_and_cache_file() {
         pcm_16k: upsample_8k_to_16k(&zh),
         language: Language::Zh,
         prompt: String::new(),
+        speculative: false,
     };
     let heard = pool.transcribe(&request).unwrap().text;
     let cer = model::char_error_rate(text, &heard);

@@ -13,6 +13,7 @@ fn request(pcm_16k: Vec<f32>) -> TranscribeRequest {
         pcm_16k,
         language: Language::En,
         prompt: String::new(),
+        speculative: false,
     }
 }
 

@@ -34,6 +34,7 @@ fn concurrent_callers_each_get_their_own_transcript() {
                         pcm_16k: model::speak("en-us", sentence),
                         language: Language::En,
                         prompt: String::new(),
+                        speculative: false,
                     };
                     (sentence, pool.transcribe(&request).expect("transcribes"))
                 })

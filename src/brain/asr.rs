@@ -38,6 +38,11 @@ pub struct TranscribeRequest {
     pub language: Language,
     /// Vocabulary bias from the active dialplan (Whisper initial prompt).
     pub prompt: String,
+    /// Asked at a pause, before the caller is known to be done: the answer
+    /// is wasted if they go on. A busy recogniser may skip it by answering
+    /// [`Transcript::skipped`] at once; the session then asks again, not
+    /// speculatively, when the utterance ends.
+    pub speculative: bool,
 }
 
 /// The recogniser's answer for one utterance.
@@ -47,4 +52,16 @@ pub struct Transcript {
     pub text: String,
     /// Wall time Whisper took, measured by the runtime (not by the core).
     pub asr_ms: f64,
+}
+
+impl Transcript {
+    /// The answer to a speculative request the recogniser chose not to run
+    /// (it is busy): nothing heard, so the session asks again at the endpoint.
+    pub fn skipped(utterance: u32) -> Transcript {
+        Transcript {
+            utterance,
+            text: String::new(),
+            asr_ms: 0.0,
+        }
+    }
 }

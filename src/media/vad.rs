@@ -21,6 +21,11 @@ const SAMPLES_PER_MS: u64 = 16;
 pub struct VadConfig {
     /// Silence after the last speech before the utterance is closed.
     pub hangover_ms: u32,
+    /// Silence after the last speech at which the open utterance is offered
+    /// for early recognition ([`Endpointer::take_pause`]), so its transcript
+    /// can be ready when the hangover ends. At least `tail_ms`, or the early
+    /// audio lacks part of the tail the utterance will have.
+    pub early_ms: u32,
     /// Voiced speech needed before an utterance is started; shorter voiced
     /// bursts (a cough, "uh") are dropped.
     pub min_speech_ms: u32,
@@ -46,6 +51,7 @@ impl Default for VadConfig {
     fn default() -> Self {
         VadConfig {
             hangover_ms: 550,
+            early_ms: 200,
             min_speech_ms: 120,
             pre_roll_ms: 300,
             tail_ms: 200,
@@ -98,6 +104,9 @@ struct Tracker {
     audio_start: u64,
     /// No pre-roll reaches before this (the cut of a split utterance).
     pre_roll_limit_ms: u64,
+    /// Speech end of the open utterance when its pause was last taken: one
+    /// pause per stretch of silence.
+    paused_at_end_ms: Option<u64>,
 }
 
 /// Longest unvoiced stretch (onset or coda) attached to voiced speech.
@@ -151,6 +160,7 @@ impl Endpointer {
                 audio: Vec::new(),
                 audio_start: 0,
                 pre_roll_limit_ms: 0,
+                paused_at_end_ms: None,
             },
         }
     }
@@ -184,6 +194,47 @@ impl Endpointer {
         }
         self.tracker.state = State::Idle;
         events
+    }
+
+    /// End of the open utterance's speech so far; `None` outside confirmed
+    /// speech. Moves on when the caller speaks again after a pause.
+    pub fn speech_end_ms(&self) -> Option<u64> {
+        match self.tracker.state {
+            State::Speech(span) => Some(span.end_ms),
+            State::Idle | State::Candidate(_) => None,
+        }
+    }
+
+    /// The open utterance so far, once its speech has been followed by
+    /// `early_ms` of silence, and only once per pause: a caller who speaks
+    /// again and pauses again gives a new one. Call after [`push`](Self::push);
+    /// its events come first. Pulled rather than pushed as a [`VadEvent`] so
+    /// listeners that only want utterances are not handed pauses.
+    pub fn take_pause(&mut self) -> Option<Utterance> {
+        let State::Speech(span) = self.tracker.state else {
+            return None;
+        };
+        let silence_ms = self.position_ms().saturating_sub(span.end_ms);
+        if silence_ms < u64::from(self.tracker.cfg.early_ms)
+            || self.tracker.paused_at_end_ms == Some(span.end_ms)
+        {
+            return None;
+        }
+        self.tracker.paused_at_end_ms = Some(span.end_ms);
+        Some(self.tracker.cut(span.start_ms, span.end_ms))
+    }
+
+    /// Closes the open utterance now, as if its hangover had run out (the
+    /// caller is known to be done); speech after this is a new utterance.
+    pub fn close_utterance(&mut self) -> Option<Utterance> {
+        let State::Speech(span) = self.tracker.state else {
+            return None;
+        };
+        self.tracker.state = State::Idle;
+        let utterance = self.tracker.cut(span.start_ms, span.end_ms);
+        // The next utterance's pre-roll must not hear this one again.
+        self.tracker.pre_roll_limit_ms = self.tracker.pre_roll_limit_ms.max(span.end_ms);
+        Some(utterance)
     }
 }
 
@@ -282,6 +333,11 @@ impl Tracker {
     }
 
     fn utterance(&self, start_ms: u64, end_ms: u64) -> VadEvent {
+        VadEvent::Utterance(self.cut(start_ms, end_ms))
+    }
+
+    /// The span's audio with pre-roll and tail, as far as it is buffered.
+    fn cut(&self, start_ms: u64, end_ms: u64) -> Utterance {
         let from_ms = start_ms
             .saturating_sub(u64::from(self.cfg.pre_roll_ms))
             .max(self.pre_roll_limit_ms);
@@ -292,11 +348,11 @@ impl Tracker {
         let pcm_16k = self.audio
             [(from - self.audio_start) as usize..(to - self.audio_start) as usize]
             .to_vec();
-        VadEvent::Utterance(Utterance {
+        Utterance {
             start_ms,
             end_ms,
             pcm_16k,
-        })
+        }
     }
 
     /// Drop audio no future utterance can include.
@@ -565,6 +621,99 @@ mod tests {
             found.last().unwrap().end_ms.abs_diff(5900) <= 60,
             "{spans:?}"
         );
+    }
+
+    /// Pushes in 20 ms chunks, taking a pause after each; every pause with
+    /// the position it was taken at, and the events.
+    fn run_with_pauses(pcm: &[f32], cfg: VadConfig) -> (Vec<(u64, Utterance)>, Vec<VadEvent>) {
+        let mut vad = Endpointer::new(cfg);
+        let mut pauses = Vec::new();
+        let mut events = Vec::new();
+        for part in pcm.chunks(320) {
+            events.extend(vad.push(part));
+            if let Some(p) = vad.take_pause() {
+                pauses.push((vad.position_ms(), p));
+            }
+        }
+        events.extend(vad.finish());
+        (pauses, events)
+    }
+
+    #[test]
+    fn a_pause_comes_once_before_the_endpoint_with_the_utterance_audio() {
+        let mut pcm = noise(3.0, 0.002, 9);
+        mix(&mut pcm[16000..], &buzz(0.8, 0.05));
+        let cfg = VadConfig::default();
+        let (pauses, events) = run_with_pauses(&pcm, cfg.clone());
+        let found = utterances(&events);
+        assert_eq!(found.len(), 1);
+        assert_eq!(pauses.len(), 1, "one pause per silence");
+        let (at_ms, pause) = &pauses[0];
+        assert_eq!(pause, found[0], "same span and audio as the utterance");
+        let silence = at_ms - pause.end_ms;
+        assert!(silence >= u64::from(cfg.early_ms) && silence < u64::from(cfg.hangover_ms));
+        // Taking pauses changes nothing else.
+        assert_eq!(events, run(&pcm, 320, cfg));
+    }
+
+    #[test]
+    fn speech_after_a_pause_gives_a_new_pause_for_the_longer_utterance() {
+        let mut pcm = noise(0.5, 0.002, 10);
+        pcm.extend(buzz(0.6, 0.05));
+        pcm.extend(noise(0.35, 0.002, 11));
+        pcm.extend(buzz(0.6, 0.05));
+        pcm.extend(noise(1.0, 0.002, 12));
+        let (pauses, events) = run_with_pauses(&pcm, VadConfig::default());
+        let found = utterances(&events);
+        assert_eq!(found.len(), 1, "a 350 ms pause does not end the utterance");
+        assert_eq!(pauses.len(), 2);
+        assert!(pauses[0].1.end_ms < found[0].end_ms);
+        assert_eq!(&pauses[1].1, found[0]);
+    }
+
+    #[test]
+    fn a_pause_longer_than_the_hangover_is_never_taken() {
+        let mut pcm = noise(2.0, 0.002, 13);
+        mix(&mut pcm[8000..], &buzz(0.6, 0.05));
+        let cfg = VadConfig {
+            early_ms: 600,
+            ..VadConfig::default()
+        };
+        let (pauses, events) = run_with_pauses(&pcm, cfg);
+        assert!(pauses.is_empty());
+        assert_eq!(utterances(&events).len(), 1);
+    }
+
+    #[test]
+    fn closing_early_gives_the_utterance_the_hangover_would_have() {
+        let mut pcm = noise(1.0, 0.002, 14);
+        pcm.extend(buzz(0.8, 0.05));
+        pcm.extend(noise(0.4, 0.002, 15));
+        let mut later = buzz(0.8, 0.05);
+        later.extend(noise(1.0, 0.002, 16));
+        let mut whole = pcm.clone();
+        whole.extend(noise(1.0, 0.002, 17));
+        let reference = run(&whole, 320, VadConfig::default());
+
+        let mut vad = Endpointer::new(VadConfig::default());
+        let mut events = Vec::new();
+        for part in pcm.chunks(320) {
+            events.extend(vad.push(part));
+        }
+        assert!(utterances(&events).is_empty(), "hangover not over yet");
+        assert!(vad.speech_end_ms().is_some());
+        let closed = vad.close_utterance().expect("an open utterance");
+        assert_eq!(&closed, utterances(&reference)[0]);
+        assert_eq!(vad.speech_end_ms(), None);
+        assert_eq!(vad.close_utterance(), None);
+        // Speech after the close is an utterance of its own.
+        let mut after = Vec::new();
+        for part in later.chunks(320) {
+            after.extend(vad.push(part));
+        }
+        let next = utterances(&after);
+        assert_eq!(next.len(), 1);
+        assert!(next[0].start_ms >= closed.end_ms + 400 - 60);
     }
 
     #[test]

@@ -45,6 +45,7 @@ pub fn transcribe_heard(
             pcm_16k: u.pcm_16k,
             language,
             prompt: String::new(),
+            speculative: false,
         })?;
         if !transcript.text.trim().is_empty() {
             lines.push(HeardLine {
