@@ -12,7 +12,11 @@ use ivr::runtime::dialer::{DialOptions, dial};
 use ivr::store::{CallFilter, Store};
 
 fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[test]
@@ -58,7 +62,10 @@ fn sigterm_says_goodbye_hangs_up_and_keeps_the_record() {
     while Instant::now() < until && !sip_answers_options(port) {
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert!(sip_answers_options(port), "ivr serve never answered OPTIONS");
+    assert!(
+        sip_answers_options(port),
+        "ivr serve never answered OPTIONS"
+    );
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -79,10 +86,16 @@ fn sigterm_says_goodbye_hangs_up_and_keeps_the_record() {
     });
     // Let the caller speak and be understood, then stop the engine mid-call.
     std::thread::sleep(Duration::from_secs(9));
-    let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let exit = wait_bounded(&mut server, Duration::from_secs(30));
-    let report = runtime.block_on(call).unwrap().expect("the call was answered");
+    let report = runtime
+        .block_on(call)
+        .unwrap()
+        .expect("the call was answered");
     let log = ready.join().unwrap().join("\n");
     assert_eq!(exit, Some(0), "ivr serve exit status; log:\n{log}");
     assert!(report.remote_hung_up, "the engine hung up the caller");
@@ -104,7 +117,9 @@ fn sigterm_says_goodbye_hangs_up_and_keeps_the_record() {
 
 fn sip_answers_options(port: u16) -> bool {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
     let local = socket.local_addr().unwrap();
     let msg = format!(
         "OPTIONS sip:hotline@127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-{}\r\n\

@@ -18,10 +18,9 @@ use sipp::run_sipp;
 fn sipp_caller_over_tcp_is_answered_routed_and_recorded() {
     let srv = TestServer::start("sipp-tcp", Language::En);
     let fixture = common::repo().join("audio-fixtures/en_roaming_01.wav");
-    let expected: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(fixture.with_extension("json")).unwrap(),
-    )
-    .unwrap();
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture.with_extension("json")).unwrap())
+            .unwrap();
     // rtp_stream plays in the background: listen for the whole fixture and
     // the answer after it.
     let listen_ms = (expected["duration_s"].as_f64().unwrap() * 1000.0) as u64 + 3500;
@@ -39,7 +38,10 @@ fn sipp_caller_over_tcp_is_answered_routed_and_recorded() {
     );
     assert!(run.success, "sipp failed:\n{}\n{}", run.output, run.errors);
     let flow = run.flow().join(" | ");
-    assert!(flow.contains("SIP/2.0 200") && flow.contains("BYE sip:"), "{flow}");
+    assert!(
+        flow.contains("SIP/2.0 200") && flow.contains("BYE sip:"),
+        "{flow}"
+    );
 
     let calls = srv.wait_for_ended_calls(1, Duration::from_secs(10));
     let call = calls.first().expect("a call record");

@@ -22,9 +22,15 @@ fn sipp_alaw_caller_pressing_zero_is_queued_for_a_person() {
         "caller_plays_pcaps",
         &[
             ("CALLER", "5559876".to_string()),
-            ("PCAP_AUDIO", sip_tester_file("g711a.pcap").display().to_string()),
+            (
+                "PCAP_AUDIO",
+                sip_tester_file("g711a.pcap").display().to_string(),
+            ),
             ("PCAP_AUDIO_MS", "7300".to_string()),
-            ("PCAP_DTMF", sip_tester_file("dtmf_2833_0.pcap").display().to_string()),
+            (
+                "PCAP_DTMF",
+                sip_tester_file("dtmf_2833_0.pcap").display().to_string(),
+            ),
             ("SPEAK_AFTER_MS", "1000".to_string()),
             ("LISTEN_MS", "3000".to_string()),
         ],
@@ -34,7 +40,10 @@ fn sipp_alaw_caller_pressing_zero_is_queued_for_a_person() {
     );
     assert!(run.success, "sipp failed:\n{}\n{}", run.output, run.errors);
     let flow = run.flow().join(" | ");
-    assert!(flow.contains("SIP/2.0 200") && flow.contains("BYE sip:"), "{flow}");
+    assert!(
+        flow.contains("SIP/2.0 200") && flow.contains("BYE sip:"),
+        "{flow}"
+    );
 
     let calls = srv.wait_for_ended_calls(1, Duration::from_secs(10));
     let call = calls.first().expect("a call record");
@@ -46,7 +55,9 @@ fn sipp_alaw_caller_pressing_zero_is_queued_for_a_person() {
     assert_eq!(decision.route, "queue", "{decision:?}");
     assert_eq!(decision.reason, "pressed_zero", "{decision:?}");
     assert!(
-        call.events.iter().any(|e| e.kind == "dtmf" && e.detail == "0"),
+        call.events
+            .iter()
+            .any(|e| e.kind == "dtmf" && e.detail == "0"),
         "events: {:?}",
         call.events
     );

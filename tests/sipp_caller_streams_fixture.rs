@@ -55,8 +55,14 @@ fn sipp_caller_asking_to_pay_is_answered_and_recorded() {
     assert!(kinds.contains(&"prompt_started"), "events: {kinds:?}");
     let stats = call.rtp_stats.as_ref().expect("RTP counters");
     assert!(stats["received"].as_u64().unwrap_or(0) > 100, "{stats}");
-    let caller_wav = srv.dir.join("recordings").join(call.recording_caller.as_ref().unwrap());
-    let engine_wav = srv.dir.join("recordings").join(call.recording_engine.as_ref().unwrap());
+    let caller_wav = srv
+        .dir
+        .join("recordings")
+        .join(call.recording_caller.as_ref().unwrap());
+    let engine_wav = srv
+        .dir
+        .join("recordings")
+        .join(call.recording_engine.as_ref().unwrap());
     assert!(caller_wav.metadata().unwrap().len() > 100_000);
     assert!(engine_wav.metadata().unwrap().len() > 100_000);
 }

@@ -67,7 +67,8 @@ pub fn run(args: Args) -> CliResult {
             (common, opts)
         }
         What::Hold { common, seconds } => {
-            let silence = std::env::temp_dir().join(format!("ivr-bench-silence-{}.wav", std::process::id()));
+            let silence =
+                std::env::temp_dir().join(format!("ivr-bench-silence-{}.wav", std::process::id()));
             crate::media::wav::write_wav_pcm16(&silence, 8000, &vec![0i16; 8000])?;
             let opts = LoadOptions {
                 target: common.target.clone(),
@@ -97,7 +98,8 @@ fn english_fixtures() -> Result<Vec<PathBuf>, Box<dyn std::error::Error>> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.extension().is_some_and(|x| x == "wav")
-                && p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("en_"))
+                && p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("en_"))
         })
         .collect();
     files.sort();

@@ -15,6 +15,7 @@ pub struct AsrService {
     pool: Arc<WhisperPool>,
     running: Arc<Semaphore>,
     waiting: Arc<AtomicUsize>,
+    workers: usize,
 }
 
 impl AsrService {
@@ -24,6 +25,7 @@ impl AsrService {
             pool,
             running: Arc::new(Semaphore::new(workers)),
             waiting: Arc::new(AtomicUsize::new(0)),
+            workers,
         }
     }
 
@@ -33,6 +35,12 @@ impl AsrService {
     }
 
     pub async fn transcribe(&self, req: TranscribeRequest) -> Result<Transcript, AsrError> {
+        // A guess made before the caller finished is only worth running on
+        // an idle worker: under load it would delay other callers' real
+        // utterances. The session then asks again when the utterance ends.
+        if req.speculative && self.backlog() >= self.workers {
+            return Ok(Transcript::skipped(req.utterance));
+        }
         self.waiting.fetch_add(1, Ordering::Relaxed);
         let result = async {
             // Closed only if the service is dropped, which outlives its callers.

@@ -379,11 +379,12 @@ fn last_speech_end_ms(samples: &[i16]) -> Option<u64> {
     events.extend(vad.finish());
     events
         .into_iter()
+        .rev()
         .filter_map(|e| match e {
             VadEvent::Utterance(u) => Some(u.end_ms),
             VadEvent::SpeechStarted { .. } => None,
         })
-        .last()
+        .next()
 }
 
 fn rms(frame: &[i16]) -> f64 {

@@ -88,7 +88,11 @@ impl Engine {
     pub fn prewarm_clarify_prompts(&self) -> usize {
         let mut failed = 0;
         for (key, text, wav) in clarify_prompts(&self.dialplan, self.language) {
-            if self.prompts.render(&key, &text, self.language, wav.as_deref()).is_err() {
+            if self
+                .prompts
+                .render(&key, &text, self.language, wav.as_deref())
+                .is_err()
+            {
                 failed += 1;
             }
         }

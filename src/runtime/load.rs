@@ -100,6 +100,9 @@ pub async fn run_load(opts: &LoadOptions) -> LoadReport {
         voice_to_voice_ms: Stats::of(&v2v),
         packets: reports.iter().map(|r| r.packets).sum(),
         late_packets: reports.iter().map(|r| r.late_packets).sum(),
-        max_lateness_ms: reports.iter().map(|r| r.max_lateness_ms).fold(0.0, f64::max),
+        max_lateness_ms: reports
+            .iter()
+            .map(|r| r.max_lateness_ms)
+            .fold(0.0, f64::max),
     }
 }

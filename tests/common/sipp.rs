@@ -26,8 +26,13 @@ impl SippRun {
                 expect_start = true;
                 continue;
             }
-            if expect_start && !line.is_empty() && !line.contains("message sent") && !line.contains("message received") {
-                if line.starts_with("SIP/2.0 ") || line.split_whitespace().nth(2) == Some("SIP/2.0") {
+            if expect_start
+                && !line.is_empty()
+                && !line.contains("message sent")
+                && !line.contains("message received")
+            {
+                if line.starts_with("SIP/2.0 ") || line.split_whitespace().nth(2) == Some("SIP/2.0")
+                {
                     flow.push(line.to_string());
                 }
                 expect_start = false;
@@ -54,8 +59,9 @@ pub fn run_sipp(
     transport: &str,
     work: &Path,
 ) -> SippRun {
-    let template = std::fs::read_to_string(crate::common::repo().join(format!("tests/sipp/{scenario}.xml")))
-        .expect("scenario exists");
+    let template =
+        std::fs::read_to_string(crate::common::repo().join(format!("tests/sipp/{scenario}.xml")))
+            .expect("scenario exists");
     let mut xml = template;
     for (name, value) in vars {
         xml = xml.replace(&format!("@{name}@"), value);
