@@ -6,6 +6,7 @@
 //! they were written in, or the current folder for the defaults, so the
 //! engine behaves the same whatever folder it is started from.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
@@ -42,6 +43,10 @@ pub struct Config {
     pub engine: EngineConfig,
     pub storage: StorageConfig,
     pub http: HttpConfig,
+    /// How agents' phones are rung and when they rest.
+    pub acd: AcdSettings,
+    /// People who answer queued callers; none by default.
+    pub agents: Vec<AgentAccount>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -167,6 +172,103 @@ impl Default for HttpConfig {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AcdSettings {
+    /// Seconds an agent's phone rings before the next agent is tried.
+    pub ring_timeout_s: u64,
+    /// Seconds after a call before the agent gets the next one.
+    pub wrap_up_s: u64,
+    /// Unanswered rings in a row after which the agent is set away.
+    pub max_missed: u32,
+    /// A caller who called within this many hours is moved ahead; 0: never.
+    pub repeat_caller_window_h: u64,
+    pub feature_codes: FeatureCodes,
+}
+
+impl Default for AcdSettings {
+    fn default() -> Self {
+        AcdSettings {
+            ring_timeout_s: 15,
+            wrap_up_s: 10,
+            max_missed: 2,
+            repeat_caller_window_h: 24,
+            feature_codes: FeatureCodes::default(),
+        }
+    }
+}
+
+/// What an agent dials (or keys during a call) to change their state.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeatureCodes {
+    pub login: String,
+    pub logout: String,
+    pub pause: String,
+    pub resume: String,
+}
+
+impl Default for FeatureCodes {
+    fn default() -> Self {
+        FeatureCodes {
+            login: "*1".to_string(),
+            logout: "*2".to_string(),
+            pause: "*3".to_string(),
+            resume: "*4".to_string(),
+        }
+    }
+}
+
+impl FeatureCodes {
+    /// Every code with its name, for checks and lookups.
+    pub fn all(&self) -> [(&'static str, &str); 4] {
+        [
+            ("login", &self.login),
+            ("logout", &self.logout),
+            ("pause", &self.pause),
+            ("resume", &self.resume),
+        ]
+    }
+}
+
+/// An agent's SIP account and what they can handle.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentAccount {
+    /// The SIP user the phone registers as.
+    pub user: String,
+    pub password: String,
+    /// Shown on the board; the user name when left out.
+    #[serde(default)]
+    pub name: String,
+    /// Skill level (1-10) per queue, e.g. `{ billing = 8, general = 5 }`.
+    /// No skills at all: the agent takes every queue at level 1.
+    #[serde(default)]
+    pub skills: BTreeMap<String, u8>,
+}
+
+impl AgentAccount {
+    pub fn display_name(&self) -> &str {
+        if self.name.trim().is_empty() {
+            &self.user
+        } else {
+            &self.name
+        }
+    }
+}
+
+/// Written by hand so a logged config never shows a password.
+impl std::fmt::Debug for AgentAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentAccount")
+            .field("user", &self.user)
+            .field("password", &"<hidden>")
+            .field("name", &self.name)
+            .field("skills", &self.skills)
+            .finish()
+    }
+}
+
 /// Longest jitter buffer accepted: more is a unit mistake (seconds for ms).
 const MAX_PLAYOUT_DELAY_MS: u32 = 1_000;
 
@@ -284,6 +386,62 @@ impl Config {
                 "engine.model",
                 "is empty; leave it out to pick by language".into(),
             );
+        }
+        self.validate_acd()
+    }
+
+    fn validate_acd(&self) -> Result<(), ConfigError> {
+        let acd = &self.acd;
+        if acd.ring_timeout_s == 0 {
+            return invalid("acd.ring_timeout_s", "must be at least 1".into());
+        }
+        if acd.max_missed == 0 {
+            return invalid("acd.max_missed", "must be at least 1".into());
+        }
+        let codes = acd.feature_codes.all();
+        for (i, (name, code)) in codes.iter().enumerate() {
+            if code.is_empty()
+                || !code
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
+            {
+                return invalid(
+                    "acd.feature_codes",
+                    format!("{name} = {code:?}: use keypad keys only (0-9, * and #)"),
+                );
+            }
+            if let Some((other, _)) = codes[..i].iter().find(|(_, c)| c == code) {
+                return invalid(
+                    "acd.feature_codes",
+                    format!("{name} and {other} are both {code:?}"),
+                );
+            }
+        }
+        for (i, agent) in self.agents.iter().enumerate() {
+            let user = &agent.user;
+            if user.is_empty()
+                || user
+                    .chars()
+                    .any(|c| c.is_whitespace() || "@:;<>\"".contains(c))
+            {
+                return invalid(
+                    "agents.user",
+                    format!("{user:?} is not a SIP user name (no spaces, @, :, ;, <, > or quotes)"),
+                );
+            }
+            if self.agents[..i].iter().any(|a| a.user == *user) {
+                return invalid("agents.user", format!("{user:?} is listed twice"));
+            }
+            if agent.password.is_empty() {
+                return invalid("agents.password", format!("agent {user:?} has none"));
+            }
+            if let Some((queue, level)) = agent.skills.iter().find(|(_, l)| !(1..=10).contains(*l))
+            {
+                return invalid(
+                    "agents.skills",
+                    format!("agent {user:?} has level {level} for {queue:?}; levels are 1 to 10"),
+                );
+            }
         }
         Ok(())
     }
@@ -414,6 +572,65 @@ mod tests {
                 other => panic!("{text}: expected an invalid {key}, got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn agents_and_acd_settings_parse() {
+        let config = parse(
+            "[acd]\nring_timeout_s = 20\n[acd.feature_codes]\npause = \"*7\"\n\
+             [[agents]]\nuser = \"alice\"\npassword = \"s3cret\"\nname = \"Alice\"\n\
+             skills = { billing = 8, general = 5 }\n\
+             [[agents]]\nuser = \"bob\"\npassword = \"pw\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.acd.ring_timeout_s, 20);
+        assert_eq!(config.acd.wrap_up_s, AcdSettings::default().wrap_up_s);
+        assert_eq!(config.acd.feature_codes.pause, "*7");
+        assert_eq!(config.agents.len(), 2);
+        assert_eq!(config.agents[0].skills.get("billing"), Some(&8));
+        assert_eq!(config.agents[1].display_name(), "bob");
+        assert!(!format!("{config:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn bad_agents_and_acd_settings_name_their_key() {
+        let agent = |extra: &str| format!("[[agents]]\nuser = \"a\"\npassword = \"p\"\n{extra}");
+        let cases = [
+            (
+                "[acd]\nring_timeout_s = 0\n".to_string(),
+                "acd.ring_timeout_s",
+            ),
+            ("[acd]\nmax_missed = 0\n".to_string(), "acd.max_missed"),
+            (
+                "[acd.feature_codes]\npause = \"*1\"\n".to_string(),
+                "acd.feature_codes",
+            ),
+            (
+                "[acd.feature_codes]\nlogin = \"x\"\n".to_string(),
+                "acd.feature_codes",
+            ),
+            (agent("skills = { billing = 11 }\n"), "agents.skills"),
+            (agent("skills = { billing = 0 }\n"), "agents.skills"),
+            (format!("{}{}", agent(""), agent("")), "agents.user"),
+            (
+                "[[agents]]\nuser = \"a b\"\npassword = \"p\"\n".to_string(),
+                "agents.user",
+            ),
+            (
+                "[[agents]]\nuser = \"a\"\npassword = \"\"\n".to_string(),
+                "agents.password",
+            ),
+        ];
+        for (text, key) in cases {
+            match parse(&text) {
+                Err(ConfigError::Invalid { key: got, .. }) => assert_eq!(got, key, "{text}"),
+                other => panic!("{text}: expected an invalid {key}, got {other:?}"),
+            }
+        }
+        assert!(matches!(
+            parse("[[agents]]\nuser = \"a\"\n"),
+            Err(ConfigError::Parse { .. })
+        ));
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod eval_datasets;
 pub mod eval_fixtures;
 pub mod media;
 pub mod models;
+pub mod queue;
 pub mod rtp;
 pub mod runtime;
 pub mod session;

@@ -64,6 +64,20 @@ pub enum Invalid {
     MissingRecording(PathBuf),
     #[error("language {0:?} is not in `languages`")]
     LanguageNotListed(&'static str),
+    #[error("[[queue]] {0:?} is not in `queues`")]
+    SettingsForUnknownQueue(String),
+    #[error("[[queue]] {0:?} is given twice")]
+    DuplicateQueueSettings(String),
+    #[error(
+        "queue {queue:?} has strategy {strategy:?}; use longest_idle, round_robin, fewest_calls or skills"
+    )]
+    UnknownStrategy { queue: String, strategy: String },
+    #[error("queue {queue:?} overflows to {overflow:?}, which is not in `queues`")]
+    UnknownOverflow { queue: String, overflow: String },
+    #[error("queue {queue:?} overflows in a circle: {cycle}")]
+    OverflowCycle { queue: String, cycle: String },
+    #[error("queue {0:?} has an overflow but max_wait_s = 0, so it never overflows")]
+    OverflowWithoutMaxWait(String),
 }
 
 /// Reads, parses and validates a dialplan file.
@@ -336,6 +350,54 @@ fn validate(plan: &Dialplan) -> Result<(), Invalid> {
         }
         if let Some(wav) = prompt.wav.as_ref().filter(|w| !w.is_file()) {
             return Err(Invalid::MissingRecording(wav.clone()));
+        }
+    }
+    validate_queue_settings(plan)
+}
+
+/// `[[queue]]` tables: known queues, known strategies, overflow chains that
+/// end (a circle would pass callers round forever).
+fn validate_queue_settings(plan: &Dialplan) -> Result<(), Invalid> {
+    let mut seen = BTreeSet::new();
+    for settings in &plan.queue_settings {
+        let queue = settings.name.clone();
+        if !plan.queues.contains(&queue) {
+            return Err(Invalid::SettingsForUnknownQueue(queue));
+        }
+        if !seen.insert(settings.name.as_str()) {
+            return Err(Invalid::DuplicateQueueSettings(queue));
+        }
+        if crate::queue::Strategy::parse(&settings.strategy).is_none() {
+            return Err(Invalid::UnknownStrategy {
+                queue,
+                strategy: settings.strategy.clone(),
+            });
+        }
+        if let Some(overflow) = &settings.overflow {
+            if !plan.queues.contains(overflow) {
+                return Err(Invalid::UnknownOverflow {
+                    queue,
+                    overflow: overflow.clone(),
+                });
+            }
+            if settings.max_wait_s == 0 {
+                return Err(Invalid::OverflowWithoutMaxWait(queue));
+            }
+        }
+    }
+    for queue in &plan.queues {
+        let mut chain = vec![queue.clone()];
+        let mut at = queue.clone();
+        while let Some(next) = plan.queue_settings(&at).overflow {
+            if chain.contains(&next) {
+                chain.push(next);
+                return Err(Invalid::OverflowCycle {
+                    queue: queue.clone(),
+                    cycle: chain.join(" -> "),
+                });
+            }
+            chain.push(next.clone());
+            at = next;
         }
     }
     Ok(())

@@ -30,6 +30,10 @@ pub struct Dialplan {
     pub max_attempts: u32,
     /// Names of the queues of people that callers can be sent to.
     pub queues: Vec<String>,
+    /// Settings per queue (`[[queue]]` tables); a queue without one takes
+    /// [`QueueSettings::defaults`].
+    #[serde(default, rename = "queue")]
+    pub queue_settings: Vec<QueueSettings>,
     pub greeting: Prompt,
     #[serde(default)]
     pub prompts: Prompts,
@@ -80,6 +84,50 @@ pub enum Action {
     FollowUp { prompt: Prompt },
     /// Put the caller in a queue for a person.
     Queue { queue: String },
+}
+
+/// How one queue hands its callers to agents (`[[queue]]` in the file).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSettings {
+    pub name: String,
+    /// `longest_idle`, `round_robin`, `fewest_calls` or `skills`; kept as
+    /// text so a wrong name is reported with its queue.
+    #[serde(default = "default_strategy")]
+    pub strategy: String,
+    /// Seconds in this queue before the caller overflows (or is offered a
+    /// callback when there is no `overflow`); 0: no limit.
+    #[serde(default = "default_max_wait_s")]
+    pub max_wait_s: u64,
+    /// The queue callers move to after `max_wait_s`.
+    #[serde(default)]
+    pub overflow: Option<String>,
+    /// Seconds between position and expected-wait announcements; 0: never.
+    #[serde(default = "default_announce_every_s")]
+    pub announce_every_s: u64,
+    /// Service level: callers answered within this many seconds count as
+    /// answered in time.
+    #[serde(default = "default_target_answer_s")]
+    pub target_answer_s: u64,
+    /// A wait (waited plus expected) this long gets a callback offer, and
+    /// key 1 books one.
+    #[serde(default = "default_callback_after_s")]
+    pub callback_after_s: u64,
+}
+
+impl QueueSettings {
+    /// The settings of a queue that has no `[[queue]]` table.
+    pub fn defaults(name: &str) -> QueueSettings {
+        QueueSettings {
+            name: name.to_string(),
+            strategy: default_strategy(),
+            max_wait_s: default_max_wait_s(),
+            overflow: None,
+            announce_every_s: default_announce_every_s(),
+            target_answer_s: default_target_answer_s(),
+            callback_after_s: default_callback_after_s(),
+        }
+    }
 }
 
 /// Something to say: text per language (spoken by TTS), or a recording.
@@ -227,6 +275,7 @@ impl Dialplan {
             default_queue: "general".to_string(),
             max_attempts: default_max_attempts(),
             queues: vec!["general".to_string()],
+            queue_settings: Vec::new(),
             greeting: Prompt::new("Hello, how can I help?", "您好，请问有什么可以帮您？"),
             prompts: Prompts::default(),
             vocabulary: Prompt::default(),
@@ -234,6 +283,15 @@ impl Dialplan {
             examples_csv: Vec::new(),
             router: RouterConfig::default(),
         }
+    }
+
+    /// The `[[queue]]` settings of `name`, or the defaults.
+    pub fn queue_settings(&self, name: &str) -> QueueSettings {
+        self.queue_settings
+            .iter()
+            .find(|q| q.name == name)
+            .cloned()
+            .unwrap_or_else(|| QueueSettings::defaults(name))
     }
 
     pub fn intent(&self, name: &str) -> Option<&Intent> {
@@ -334,6 +392,26 @@ fn default_agitation_threshold() -> f32 {
 
 fn default_max_attempts() -> u32 {
     2
+}
+
+fn default_strategy() -> String {
+    "longest_idle".to_string()
+}
+
+fn default_max_wait_s() -> u64 {
+    300
+}
+
+fn default_announce_every_s() -> u64 {
+    30
+}
+
+fn default_target_answer_s() -> u64 {
+    30
+}
+
+fn default_callback_after_s() -> u64 {
+    120
 }
 
 fn default_text_column() -> String {
