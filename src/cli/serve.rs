@@ -68,6 +68,8 @@ pub async fn serve(config: Config) -> CliResult {
             rtp_ip: config.rtp.ip,
             rtp_ports: (config.rtp.port_min, config.rtp.port_max),
             max_calls: config.engine.max_calls,
+            // The agents of the config file are wired in with the queues.
+            agents: Vec::new(),
         },
     )
     .await?;

@@ -134,6 +134,8 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
         user_agent: format!("ivr-dial/{}", env!("CARGO_PKG_VERSION")),
         codecs: vec![crate::sip::Codec::Pcmu, crate::sip::Codec::Pcma],
         seed: crate::runtime::clock::unix_ms() as u64,
+        agents: Vec::new(),
+        realm: "ivr".to_string(),
     });
     let peer = Peer {
         transport: Transport::Udp,

@@ -20,7 +20,9 @@ use crate::runtime::clock::{Clock, unix_ms};
 use crate::runtime::engine::SharedEngine;
 use crate::runtime::rtp_ports::RtpPorts;
 use crate::runtime::sip_tcp::{TcpConnections, TcpIn, accept_loop};
-use crate::sip::{CallHandle, Endpoint, EndpointConfig, Input, Output, Peer, SipEvent, Transport};
+use crate::sip::{
+    AgentCredential, CallHandle, Endpoint, EndpointConfig, Input, Output, Peer, SipEvent, Transport,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -42,6 +44,8 @@ pub struct ServeOptions {
     pub rtp_ip: std::net::IpAddr,
     pub rtp_ports: (u16, u16),
     pub max_calls: usize,
+    /// Agents' phones that may REGISTER (digest authentication).
+    pub agents: Vec<AgentCredential>,
 }
 
 /// A server running in the background of a tokio runtime.
@@ -101,6 +105,8 @@ pub async fn start(
         user_agent: format!("ivr/{}", env!("CARGO_PKG_VERSION")),
         codecs: vec![crate::sip::Codec::Pcmu, crate::sip::Codec::Pcma],
         seed: unix_ms() as u64,
+        agents: options.agents.clone(),
+        realm: "ivr".to_string(),
     });
     let sip = SipLoop {
         engine,

@@ -6,10 +6,12 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use super::compose::{self, Reply};
 use super::dialog::Dialog;
+use super::digest::DigestAuth;
 use super::error::ParseError;
 use super::header::NameAddr;
 use super::ids::Ids;
 use super::message::{Message, Request, parse_message, parse_raw};
+use super::registrar::Registrar;
 use super::sdp::{LocalMedia, Negotiated, SessionDescription};
 use super::transaction::{ClientTransaction, ServerTransaction, T1, T2, TIMEOUT};
 use super::types::{CallHandle, EndReason, EndpointConfig, Input, Output, Peer, SipEvent};
@@ -24,6 +26,8 @@ pub struct Endpoint {
     pub(super) servers: HashMap<String, ServerEntry>,
     /// Client transactions by `branch|method`.
     pub(super) clients: HashMap<String, ClientEntry>,
+    pub(super) registrar: Registrar,
+    pub(super) auth: DigestAuth,
     outputs: VecDeque<Output>,
 }
 
@@ -39,6 +43,10 @@ pub(super) enum Purpose {
     Cancel,
     /// A BYE for a call already reported ended: nobody waits for it.
     Orphan,
+    /// Our REFER: its final response is reported.
+    Refer,
+    /// Our NOTIFY about a REFER we accepted: nobody waits for it.
+    Notify,
 }
 
 pub(super) struct ClientEntry {
@@ -134,12 +142,19 @@ pub(super) struct Call {
     pub negotiated: Option<Negotiated>,
     pub pending_ack: Option<PendingAck>,
     pub bye_after_ack: bool,
+    /// The CSeq of a REFER from the peer whose outcome we still owe (the
+    /// `id` of its NOTIFYs).
+    pub incoming_refer: Option<u32>,
+    /// We sent a REFER: the peer's NOTIFYs about it are welcome.
+    pub outgoing_refer: bool,
 }
 
 impl Endpoint {
     pub fn new(config: EndpointConfig) -> Endpoint {
         Endpoint {
             ids: Ids::new(config.seed),
+            registrar: Registrar::default(),
+            auth: DigestAuth::new(&config.realm, config.seed),
             config,
             accepting: true,
             next_call: 1,
@@ -193,7 +208,8 @@ impl Endpoint {
                 .as_ref()
                 .map(|p| p.resend_at.map_or(p.give_up_at, |r| r.min(p.give_up_at)))
         });
-        servers.chain(clients).chain(acks).min()
+        let bindings = self.registrar.next_expiry();
+        servers.chain(clients).chain(acks).chain(bindings).min()
     }
 
     pub fn handle_timeout(&mut self, now_ms: u64) {
@@ -241,6 +257,9 @@ impl Endpoint {
             }
             self.send_bye(now_ms, call, Purpose::Orphan);
             self.end_call(call, EndReason::NoAck);
+        }
+        for user in self.registrar.expire(now_ms) {
+            self.emit(SipEvent::Unregistered { user });
         }
     }
 

@@ -6,15 +6,19 @@
 pub mod codec;
 mod compose;
 mod dialog;
+pub mod digest;
 mod endpoint;
 pub mod error;
 pub mod header;
 mod ids;
 pub mod message;
+pub mod registrar;
+mod registration;
 mod screening;
 pub mod sdp;
 mod syntax;
 mod transaction;
+mod transfer;
 mod types;
 mod uac;
 mod uas;
@@ -24,6 +28,6 @@ pub use endpoint::Endpoint;
 pub use error::{CodecError, ParseError, SdpError, SipError};
 pub use message::{Message, Method, Request, Response, parse_message};
 pub use types::{
-    CallHandle, Codec, EndReason, EndpointConfig, Input, MediaOffer, Output, Peer, SipEvent,
-    Transport,
+    AgentCredential, CallHandle, Codec, EndReason, EndpointConfig, Input, MediaOffer, Output, Peer,
+    Registration, SipEvent, Transport,
 };

@@ -79,9 +79,15 @@ pub struct EndpointConfig {
     pub user_agent: String,
     /// Preference order.
     pub codecs: Vec<Codec>,
-    /// Seeds tags, branches and Call-IDs; give each run a different one
-    /// (e.g. the wall clock) so a restarted endpoint does not reuse them.
+    /// Seeds tags, branches, Call-IDs and digest nonces; give each run a
+    /// different one (e.g. the wall clock) so a restarted endpoint does not
+    /// reuse them.
     pub seed: u64,
+    /// Who may REGISTER (digest authentication). Empty: every REGISTER is
+    /// refused with 403.
+    pub agents: Vec<AgentCredential>,
+    /// The digest realm of our challenges.
+    pub realm: String,
 }
 
 impl EndpointConfig {
@@ -91,8 +97,39 @@ impl EndpointConfig {
             user_agent: format!("ivr/{}", env!("CARGO_PKG_VERSION")),
             codecs: vec![Codec::Pcmu, Codec::Pcma],
             seed: 0,
+            agents: Vec::new(),
+            realm: "ivr".to_string(),
         }
     }
+}
+
+/// A SIP user (an agent's phone) and the password it registers with.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AgentCredential {
+    pub user: String,
+    pub password: String,
+}
+
+/// Passwords stay out of logs that print the endpoint's configuration.
+impl std::fmt::Debug for AgentCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentCredential")
+            .field("user", &self.user)
+            .field("password", &"***")
+            .finish()
+    }
+}
+
+/// A phone registered for a user (RFC 3261 10): where to send its calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    pub user: String,
+    /// The Contact URI the phone registered.
+    pub contact: String,
+    /// Where its REGISTER came from (the address to reach it behind NAT).
+    pub peer: Peer,
+    /// When the binding runs out (`now_ms` time), unless refreshed.
+    pub expires_ms: u64,
 }
 
 pub enum Input<'a> {
@@ -151,6 +188,42 @@ pub enum SipEvent {
     Info {
         call: CallHandle,
         dtmf: char,
+    },
+    // Registrar.
+    /// A phone authenticated and registered (or refreshed) a binding.
+    Registered {
+        user: String,
+        contact: String,
+        peer: Peer,
+        /// Absolute, `now_ms` time.
+        expires_ms: u64,
+    },
+    /// The user's last binding is gone: removed with Expires: 0 (or `*`),
+    /// or it ran out (reported by `handle_timeout`).
+    Unregistered {
+        user: String,
+    },
+    // Transfer (RFC 3515).
+    /// The peer asked, inside the call, that we call `target` instead (a
+    /// blind transfer; URI headers such as Replaces are dropped). The
+    /// endpoint answered 202 and a NOTIFY "100 Trying"; report the outcome
+    /// with `refer_status`.
+    Refer {
+        call: CallHandle,
+        target: String,
+    },
+    /// The final response to our `refer`: 202 (the peer will call the
+    /// target), an error status when it refused, 408 when nothing came.
+    ReferResponse {
+        call: CallHandle,
+        status: u16,
+    },
+    /// How the transfer the peer accepted goes: the status line of each
+    /// NOTIFY's message/sipfrag (100 Trying, 200 once the target answered,
+    /// 486 busy...). A status of 200 or more is the last one.
+    ReferProgress {
+        call: CallHandle,
+        status: u16,
     },
 }
 

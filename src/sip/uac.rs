@@ -15,6 +15,14 @@ use super::transaction::{ClientTransaction, TIMEOUT};
 use super::types::{CallHandle, EndReason, Peer, SipEvent};
 use super::uri;
 
+/// What an in-dialog request carries beyond the dialog's own headers.
+#[derive(Default)]
+pub(super) struct InDialog {
+    pub contact: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<(&'static str, Vec<u8>)>,
+}
+
 fn client_key(branch: &str, method: &str) -> String {
     format!("{branch}|{method}")
 }
@@ -123,13 +131,15 @@ impl Endpoint {
                 negotiated: None,
                 pending_ack: None,
                 bye_after_ack: false,
+                incoming_refer: None,
+                outgoing_refer: false,
             },
         );
         Ok(call)
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn start_client(
+    pub(super) fn start_client(
         &mut self,
         now_ms: u64,
         peer: Peer,
@@ -160,6 +170,19 @@ impl Endpoint {
         branch: &str,
         cseq: u32,
     ) -> Option<(Peer, Vec<u8>)> {
+        self.in_dialog_request_with(call, method, branch, cseq, InDialog::default())
+    }
+
+    /// A request inside the call's dialog with a Contact, headers or a body
+    /// (REFER, NOTIFY).
+    pub(super) fn in_dialog_request_with(
+        &mut self,
+        call: CallHandle,
+        method: &str,
+        branch: &str,
+        cseq: u32,
+        extra: InDialog,
+    ) -> Option<(Peer, Vec<u8>)> {
         let c = self.calls.get(&call)?;
         let bytes = compose::request(Outgoing {
             method,
@@ -171,10 +194,10 @@ impl Endpoint {
             to: &c.dialog.remote,
             call_id: &c.dialog.call_id,
             cseq,
-            contact: None,
+            contact: extra.contact,
             route: &c.dialog.route_set,
-            headers: &[],
-            body: None,
+            headers: &extra.headers,
+            body: extra.body,
             user_agent: &self.config.user_agent,
         });
         Some((c.peer, bytes))
@@ -271,6 +294,7 @@ impl Endpoint {
         match purpose {
             Purpose::Invite => self.on_invite_response(now_ms, call, &resp, &key),
             Purpose::Bye if resp.status >= 200 => self.end_call(call, EndReason::LocalBye),
+            Purpose::Refer if resp.status >= 200 => self.on_refer_response(call, resp.status),
             _ => {}
         }
     }
@@ -383,7 +407,8 @@ impl Endpoint {
                 }
             }
             Purpose::Bye => self.end_call(call, EndReason::LocalBye),
-            Purpose::Cancel | Purpose::Orphan => {}
+            Purpose::Refer => self.on_refer_response(call, 408),
+            Purpose::Cancel | Purpose::Orphan | Purpose::Notify => {}
         }
     }
 }

@@ -35,7 +35,13 @@ impl Endpoint {
         self.servers.insert(key.clone(), ServerEntry { tx, peer });
         // RFC 3261 8.2: method, then URI, then headers, then content.
         match &req.method {
-            Method::Invite | Method::Bye | Method::Options | Method::Info => {}
+            Method::Invite
+            | Method::Bye
+            | Method::Options
+            | Method::Info
+            | Method::Register
+            | Method::Refer
+            | Method::Notify => {}
             Method::Other(_) => {
                 return self.reply(now_ms, &key, &req, Reply::new(501).header("Allow", ALLOW));
             }
@@ -48,6 +54,13 @@ impl Endpoint {
         });
         if !scheme_ok {
             return self.reply(now_ms, &key, &req, Reply::new(416));
+        }
+        if req.method == Method::Register {
+            // Never part of a dialog, whatever its To says.
+            return match require_problem(&req) {
+                Some(reply) => self.reply(now_ms, &key, &req, reply),
+                None => self.on_register(now_ms, &key, peer, req),
+            };
         }
         if req.core.to.tag().is_some() {
             return match self.find_dialog(&req) {
@@ -68,7 +81,7 @@ impl Endpoint {
                     .header("Accept-Language", "en");
                 self.reply(now_ms, &key, &req, reply)
             }
-            // BYE and INFO only make sense in a dialog.
+            // BYE, INFO, REFER and NOTIFY only make sense in a dialog.
             _ => self.reply(now_ms, &key, &req, Reply::new(481)),
         }
     }
@@ -129,6 +142,8 @@ impl Endpoint {
                 negotiated: Some(negotiated),
                 pending_ack: None,
                 bye_after_ack: false,
+                incoming_refer: None,
+                outgoing_refer: false,
             },
         );
         self.emit(event);
@@ -156,6 +171,8 @@ impl Endpoint {
                 self.end_call(call, EndReason::RemoteBye);
             }
             Method::Invite => self.reinvite(now_ms, key, call, req),
+            Method::Refer => self.on_refer(now_ms, key, call, req),
+            Method::Notify => self.on_notify(now_ms, key, call, req),
             Method::Info => {
                 let digit = info_digit(&req);
                 self.reply(now_ms, key, &req, Reply::new(200));
@@ -307,7 +324,7 @@ impl Endpoint {
         self.reply(now_ms, &key, &invite, Reply::new(status).tag(&tag));
     }
 
-    fn our_contact(&self, call: CallHandle) -> String {
+    pub(super) fn our_contact(&self, call: CallHandle) -> String {
         let transport = self
             .calls
             .get(&call)

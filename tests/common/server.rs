@@ -12,6 +12,7 @@ use ivr::call_record::CallRecord;
 use ivr::runtime::engine::{CallSettings, Engine};
 use ivr::runtime::server::{RunningServer, ServeOptions, start};
 use ivr::runtime::tts::PromptRenderer;
+use ivr::sip::AgentCredential;
 use ivr::store::{CallFilter, Store};
 
 use crate::common::brain;
@@ -30,7 +31,25 @@ impl TestServer {
         Self::start_with(name, language, CallSettings::default())
     }
 
-    pub fn start_with(name: &str, language: Language, mut calls: CallSettings) -> TestServer {
+    /// Starts the hotline engine with agents' phones allowed to REGISTER.
+    pub fn start_with_agents(
+        name: &str,
+        language: Language,
+        agents: Vec<AgentCredential>,
+    ) -> TestServer {
+        Self::start_full(name, language, CallSettings::default(), agents)
+    }
+
+    pub fn start_with(name: &str, language: Language, calls: CallSettings) -> TestServer {
+        Self::start_full(name, language, calls, Vec::new())
+    }
+
+    fn start_full(
+        name: &str,
+        language: Language,
+        mut calls: CallSettings,
+        agents: Vec<AgentCredential>,
+    ) -> TestServer {
         let dir = std::env::temp_dir().join(format!("ivr-srv-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -55,6 +74,7 @@ impl TestServer {
                     rtp_ip: "127.0.0.1".parse().unwrap(),
                     rtp_ports: (30000, 39998),
                     max_calls: 100,
+                    agents,
                 },
             ))
             .expect("server starts");
