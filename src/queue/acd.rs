@@ -981,3 +981,171 @@ impl Acd {
             .ok_or_else(|| AcdError::UnknownCall(call.to_string()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::{AgentConfig, QueueConfig};
+
+    fn acd(agents: &[&str]) -> Acd {
+        let config = AcdConfig {
+            queues: vec![QueueConfig::named("general")],
+            agents: agents
+                .iter()
+                .map(|id| AgentConfig {
+                    id: id.to_string(),
+                    name: id.to_string(),
+                    skills: Vec::new(),
+                })
+                .collect(),
+            ..AcdConfig::default()
+        };
+        let mut acd = Acd::new(config);
+        for id in agents {
+            let agent = id.to_string();
+            acd.handle_input(
+                0,
+                Input::AgentRegistered {
+                    agent: agent.clone(),
+                },
+            )
+            .unwrap();
+            acd.handle_input(0, Input::AgentLogin { agent }).unwrap();
+        }
+        drain(&mut acd);
+        acd
+    }
+
+    fn queued(call: &str) -> Input {
+        Input::CallerQueued {
+            call: call.to_string(),
+            queue: "general".to_string(),
+            caller: "+1".to_string(),
+            agitated: false,
+            agitation: 0.0,
+            repeat: false,
+            summary: String::new(),
+        }
+    }
+
+    fn drain(acd: &mut Acd) -> Vec<Output> {
+        std::iter::from_fn(|| acd.poll_output()).collect()
+    }
+
+    #[test]
+    fn bad_inputs_are_errors_and_change_nothing() {
+        let mut acd = acd(&["alice"]);
+        let before = acd.agents();
+        let bad = [
+            (
+                Input::MoveCaller {
+                    call: "c1".into(),
+                    queue: "nope".into(),
+                },
+                AcdError::UnknownQueue("nope".into()),
+            ),
+            (
+                Input::AgentLogin {
+                    agent: "zed".into(),
+                },
+                AcdError::UnknownAgent("zed".into()),
+            ),
+            (
+                Input::CallEnded { call: "c9".into() },
+                AcdError::UnknownCall("c9".into()),
+            ),
+            (
+                Input::AgentAnswered {
+                    agent: "alice".into(),
+                    call: "c9".into(),
+                },
+                AcdError::NotRinging {
+                    agent: "alice".into(),
+                    call: "c9".into(),
+                },
+            ),
+        ];
+        for (input, error) in bad {
+            assert_eq!(acd.handle_input(5, input), Err(error));
+        }
+        assert_eq!(acd.agents(), before);
+        assert!(drain(&mut acd).is_empty());
+        let paused = Input::AgentPause {
+            agent: "alice".into(),
+        };
+        acd.handle_input(
+            5,
+            Input::AgentLogout {
+                agent: "alice".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            acd.handle_input(6, paused),
+            Err(AcdError::NotLoggedIn("alice".into()))
+        );
+    }
+
+    #[test]
+    fn a_caller_hanging_up_while_ringing_cancels_without_a_miss() {
+        let mut acd = acd(&["alice"]);
+        acd.handle_input(1_000, queued("c1")).unwrap();
+        drain(&mut acd);
+        acd.handle_input(3_000, Input::CallerLeft { call: "c1".into() })
+            .unwrap();
+        let out = drain(&mut acd);
+        assert!(out.contains(&Output::CancelRing {
+            agent: "alice".into(),
+            call: "c1".into()
+        }));
+        assert!(out.iter().any(|o| matches!(
+            o,
+            Output::Event(AcdEvent::Abandoned {
+                waited_ms: 2_000,
+                ..
+            })
+        )));
+        let alice = acd.agent("alice").unwrap();
+        assert_eq!(
+            (alice.state, alice.missed_in_a_row),
+            (AgentState::Available, 0)
+        );
+        assert_eq!(acd.queue_stats(3_000, "general").unwrap().abandoned, 1);
+    }
+
+    #[test]
+    fn changes_are_reported_for_the_board() {
+        let mut acd = acd(&["alice"]);
+        acd.handle_input(0, queued("c1")).unwrap();
+        let out = drain(&mut acd);
+        let ringing = out.iter().any(
+            |o| matches!(o, Output::Event(AcdEvent::Agent(v)) if v.state == AgentState::Ringing),
+        );
+        assert!(ringing, "{out:?}");
+        let order = out.iter().find_map(|o| match o {
+            Output::Event(AcdEvent::Queue { order, .. }) => Some(order.clone()),
+            _ => None,
+        });
+        let order = order.expect("the queue order is reported");
+        assert_eq!(order[0].ringing.as_deref(), Some("alice"));
+        // The ring comes before the events describing it.
+        assert!(matches!(out[0], Output::RingAgent { .. }));
+    }
+
+    #[test]
+    fn no_timeout_is_left_due_after_handling() {
+        let mut acd = acd(&["alice", "bob"]);
+        let mut now = 0;
+        for i in 0..6 {
+            acd.handle_input(now, queued(&format!("c{i}"))).unwrap();
+            now += 7_000;
+        }
+        for _ in 0..500 {
+            let Some(due) = acd.poll_timeout() else { break };
+            now = due.max(now);
+            acd.handle_timeout(now);
+            assert!(acd.poll_timeout().is_none_or(|d| d > now));
+            drain(&mut acd);
+        }
+    }
+}
