@@ -60,6 +60,11 @@ impl Endpoint {
             Ok(applied) => applied,
             Err(e) => return refusal(&e),
         };
+        // Older phones read the Expires header rather than the Contact's.
+        let granted_s = applied
+            .registered
+            .first()
+            .map(|b| b.expires_ms.saturating_sub(now_ms).div_ceil(1000));
         for b in applied.registered {
             self.emit(SipEvent::Registered {
                 user: user.clone(),
@@ -77,7 +82,10 @@ impl Endpoint {
             let left_s = b.expires_ms.saturating_sub(now_ms).div_ceil(1000);
             reply = reply.header("Contact", format!("<{}>;expires={left_s}", b.contact));
         }
-        reply
+        match granted_s {
+            Some(s) => reply.header("Expires", s.to_string()),
+            None => reply,
+        }
     }
 
     fn challenge(&mut self, now_ms: u64, stale: bool) -> Reply {
