@@ -157,7 +157,8 @@ pub enum Verdict {
 pub struct DigestAuth {
     realm: String,
     key: [u8; 16],
-    counter: u64,
+    /// 32 bits, wrapping, so every nonce has the same length.
+    counter: u32,
     /// Highest nonce count accepted per live nonce, with its issue time.
     seen: HashMap<String, (u32, u64)>,
 }
@@ -181,7 +182,7 @@ impl DigestAuth {
         &self.realm
     }
 
-    fn mac(&self, issued_ms: u64, counter: u64) -> String {
+    fn mac(&self, issued_ms: u64, counter: u32) -> String {
         let mut h = Sha256::new();
         h.update(self.key);
         h.update(issued_ms.to_le_bytes());
@@ -190,7 +191,7 @@ impl DigestAuth {
     }
 
     fn new_nonce(&mut self, now_ms: u64) -> String {
-        self.counter += 1;
+        self.counter = self.counter.wrapping_add(1);
         format!(
             "{now_ms:012x}{:08x}{}",
             self.counter,
@@ -204,7 +205,7 @@ impl DigestAuth {
             return None;
         }
         let issued = u64::from_str_radix(&nonce[..12], 16).ok()?;
-        let counter = u64::from_str_radix(&nonce[12..20], 16).ok()?;
+        let counter = u32::from_str_radix(&nonce[12..20], 16).ok()?;
         same_hex(&nonce[20..], &self.mac(issued, counter)).then_some(issued)
     }
 
