@@ -1,5 +1,6 @@
-//! SIP, sans-IO: messages, transactions, dialogs, SDP offer/answer and the
-//! user agent core ([`Endpoint`]) that ties them together. Nothing here reads
+//! SIP, sans-IO: messages, transactions, dialogs, SDP offer/answer, the
+//! registrar for agents' phones (digest authentication) and call transfer
+//! (REFER), and the user agent core ([`Endpoint`]) that ties them together. Nothing here reads
 //! the clock or touches a socket: the runtime feeds datagrams and TCP
 //! messages in, fires timers and sends what comes out.
 
