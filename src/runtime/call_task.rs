@@ -4,7 +4,6 @@
 //! Media never waits on recognition or rendering: both run elsewhere and come
 //! back as messages, and the tick keeps sending audio meanwhile.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,11 +14,12 @@ use tokio::time::{MissedTickBehavior, interval_at};
 use crate::brain::asr::Transcript;
 use crate::call::{Call, CallConfig, Input as CallInput, Output as CallOutput};
 use crate::call_record::{CallRecord, EventRecord};
-use crate::rtp::{G711, MediaReceiver, MediaSender, ReceiverConfig};
+use crate::rtp::ReceiverConfig;
+use crate::runtime::rtp_leg::{RtpLeg as Media, g711};
 use crate::runtime::clock::{Clock, unix_ms};
 use crate::runtime::engine::SharedEngine;
 use crate::runtime::recorder::CallRecorder;
-use crate::sip::{CallHandle, Codec, EndReason, MediaOffer};
+use crate::sip::{CallHandle, EndReason, MediaOffer};
 
 const FRAME: usize = 160;
 const TICK_MS: u64 = 20;
@@ -56,63 +56,6 @@ pub struct CallSetup {
     pub called: String,
     pub offer: MediaOffer,
     pub socket: UdpSocket,
-}
-
-pub fn g711(codec: Codec) -> G711 {
-    match codec {
-        Codec::Pcmu => G711::Pcmu,
-        Codec::Pcma => G711::Pcma,
-    }
-}
-
-struct Media {
-    socket: UdpSocket,
-    /// Codec, payload type and DTMF payload type in use.
-    format: (Codec, u8, Option<u8>),
-    remote: SocketAddr,
-    on_hold: bool,
-    receiver: MediaReceiver,
-    sender: MediaSender,
-    packet: Vec<u8>,
-}
-
-impl Media {
-    fn new(socket: UdpSocket, offer: &MediaOffer, playout_delay_ms: u32, seed: u64) -> Media {
-        let receiver = MediaReceiver::new(ReceiverConfig {
-            codec: g711(offer.codec),
-            payload_type: offer.payload_type,
-            dtmf_payload_type: offer.dtmf_payload_type,
-            playout_delay_ms,
-        });
-        let ssrc = (seed ^ (seed >> 32)) as u32;
-        let sender = MediaSender::new(
-            ssrc,
-            g711(offer.codec),
-            offer.payload_type,
-            (seed >> 8) as u16,
-            (seed >> 16) as u32,
-        );
-        Media {
-            format: (offer.codec, offer.payload_type, offer.dtmf_payload_type),
-            socket,
-            remote: offer.remote_rtp,
-            on_hold: offer.on_hold,
-            receiver,
-            sender,
-            packet: Vec::with_capacity(12 + FRAME),
-        }
-    }
-
-    fn send(&mut self, frame: &[i16; FRAME]) {
-        if self.on_hold || self.remote.ip().is_unspecified() {
-            self.sender.skip(FRAME as u32);
-            return;
-        }
-        self.packet.clear();
-        self.sender.packetize(frame, &mut self.packet);
-        // A full socket buffer drops this packet, as the network would.
-        let _ = self.socket.try_send_to(&self.packet, self.remote);
-    }
 }
 
 pub struct CallTask {

@@ -11,6 +11,7 @@ pub mod load;
 pub mod prompt_cache;
 pub mod recorder;
 pub mod replay;
+pub mod rtp_leg;
 pub mod rtp_ports;
 pub mod server;
 pub mod sip_tcp;
