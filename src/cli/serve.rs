@@ -6,6 +6,8 @@ use std::time::Instant;
 
 use super::CliResult;
 use crate::config::Config;
+use crate::queue::AcdConfig;
+use crate::sip::AgentCredential;
 use crate::runtime::engine::{CallSettings, Engine};
 use crate::runtime::replay::{Brain, BrainOptions};
 use crate::runtime::server::{ServeOptions, start};
@@ -58,6 +60,7 @@ pub async fn serve(config: Config) -> CliResult {
     if failed > 0 {
         eprintln!("ivr: {failed} prompts could not be rendered (is espeak-ng installed?)");
     }
+    let http = crate::runtime::http_api::start(engine.clone(), config.http.listen).await?;
     let background = engine.clone();
     tokio::task::spawn_blocking(move || background.prewarm_clarify_prompts());
     let server = start(
@@ -68,13 +71,21 @@ pub async fn serve(config: Config) -> CliResult {
             rtp_ip: config.rtp.ip,
             rtp_ports: (config.rtp.port_min, config.rtp.port_max),
             max_calls: config.engine.max_calls,
-            // The agents of the config file are wired in with the queues.
-            agents: Vec::new(),
+            agents: config
+                .agents
+                .iter()
+                .map(|a| AgentCredential {
+                    user: a.user.clone(),
+                    password: a.password.clone(),
+                })
+                .collect(),
+            acd: AcdConfig::from_parts(&brain.dialplan, &config),
+            http: Some(http),
         },
     )
     .await?;
     eprintln!(
-        "ivr: answering SIP on udp:{} and tcp:{} (ready in {:.1} s); call records in {}",
+        "ivr: answering SIP on udp:{} and tcp:{}, HTTP API on {http} (ready in {:.1} s); call records in {}",
         server.sip_udp,
         server.sip_tcp.map_or("-".to_string(), |a| a.to_string()),
         loading.elapsed().as_secs_f64(),

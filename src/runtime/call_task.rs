@@ -40,12 +40,34 @@ pub enum CallMsg {
     },
     /// The engine is stopping: hang up now.
     Shutdown,
+    /// An agent's phone is being rung; this socket carries its audio.
+    AgentRinging { agent: String, socket: UdpSocket },
+    /// The agent answered: bridge the caller to them.
+    AgentAnswered { agent: String, offer: MediaOffer },
+    /// The agent leg is over (not answered, or the agent hung up).
+    AgentLegEnded,
 }
 
 /// What a call asks of the SIP side.
 #[derive(Debug)]
 pub enum SipCommand {
     Hangup(CallHandle),
+    /// The caller waits for a person in a queue.
+    Queued(QueuedCall),
+}
+
+/// What the queue and the agent's phone are told about a waiting caller.
+#[derive(Debug, Clone)]
+pub struct QueuedCall {
+    pub handle: CallHandle,
+    pub id: String,
+    pub queue: String,
+    pub caller: String,
+    pub intent: Option<String>,
+    pub agitated: bool,
+    pub agitation: f32,
+    pub agitation_level: String,
+    pub summary: String,
 }
 
 pub struct CallSetup {
@@ -73,6 +95,10 @@ pub struct CallTask {
     hanging_up_until: Option<u64>,
     /// Call time by which a call told to shut down is hung up regardless.
     shutdown_by: Option<u64>,
+    /// An agent's phone ringing for this caller: its RTP socket.
+    ringing: Option<(String, UdpSocket)>,
+    /// The agent the caller is bridged to, and that leg's media.
+    bridge: Option<(String, Media)>,
     started_ms: u64,
 }
 
@@ -126,6 +152,8 @@ impl CallTask {
             outbox: outbox.clone(),
             hanging_up_until: None,
             shutdown_by: None,
+            ringing: None,
+            bridge: None,
             started_ms: clock.now_ms(),
         };
         (task, outbox)
@@ -147,6 +175,7 @@ impl CallTask {
         ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
         let mut ticks: u64 = 0;
         let mut buf = [0u8; 2048];
+        let mut agent_buf = [0u8; 2048];
         let end = loop {
             tokio::select! {
                 _ = ticker.tick() => {
@@ -159,6 +188,11 @@ impl CallTask {
                     if let Some(by) = self.shutdown_by && call_ms >= by {
                         let _ = self.sip.send(SipCommand::Hangup(self.handle)).await;
                         break "shutdown".to_string();
+                    }
+                }
+                received = recv_on(self.bridge.as_ref().map(|(_, m)| &m.socket), &mut agent_buf) => {
+                    if let (Ok((n, _)), Some((_, leg))) = (received, self.bridge.as_mut()) {
+                        leg.receiver.push_packet(self.clock.now_ms(), &agent_buf[..n]);
                     }
                 }
                 received = self.media.socket.recv_from(&mut buf) => {
@@ -202,6 +236,31 @@ impl CallTask {
                         self.drain(ms);
                         self.shutdown_by.get_or_insert(ms + SHUTDOWN_GRACE_MS);
                     }
+                    Some(CallMsg::AgentRinging { agent, socket }) => {
+                        let ms = ticks * TICK_MS;
+                        self.call_event(ms, "agent_ringing", &agent);
+                        self.ringing = Some((agent, socket));
+                    }
+                    Some(CallMsg::AgentAnswered { agent, offer }) => {
+                        let ms = ticks * TICK_MS;
+                        if let Some((_, socket)) = self.ringing.take() {
+                            let _ = socket.writable().await;
+                            let seed = seed_of(&agent) ^ self.clock.now_ms();
+                            let leg = Media::new(socket, &offer, self.engine.calls.playout_delay_ms, seed);
+                            self.call_event(ms, "agent_answered", &agent);
+                            self.bridge = Some((agent, leg));
+                        }
+                    }
+                    Some(CallMsg::AgentLegEnded) => {
+                        let ms = ticks * TICK_MS;
+                        self.ringing = None;
+                        if let Some((agent, _)) = self.bridge.take() {
+                            // The agent hung up: the call is over for the caller too.
+                            self.call_event(ms, "agent_hung_up", &agent);
+                            let _ = self.sip.send(SipCommand::Hangup(self.handle)).await;
+                            self.hanging_up_until.get_or_insert(ms + BYE_GRACE_MS);
+                        }
+                    }
                     None => {
                         let _ = self.sip.send(SipCommand::Hangup(self.handle)).await;
                         break "shutdown".to_string();
@@ -220,6 +279,15 @@ impl CallTask {
             .poll_frame(media_ms)
             .unwrap_or([0; FRAME]);
         self.record_audio(|rec| rec.caller(&frame));
+        if let Some((_, leg)) = self.bridge.as_mut() {
+            // Bridged: caller and agent hear each other; the recording goes
+            // on. The brain stops listening (privacy by default).
+            leg.send(&frame);
+            let heard = leg.receiver.poll_frame(media_ms).unwrap_or([0; FRAME]);
+            self.media.send(&heard);
+            self.record_audio(|rec| rec.engine(&heard));
+            return;
+        }
         self.call
             .handle_input(call_ms, CallInput::CallerFrame(&frame));
         while let Some(digit) = self.media.receiver.poll_dtmf() {
@@ -305,6 +373,22 @@ impl CallTask {
                 CallOutput::Event(_) => {}
                 CallOutput::Handoff(decision) => {
                     tracing::info!(call = %self.record_base.id, queue = ?decision.route.target, "handed off");
+                    let queued = QueuedCall {
+                        handle: self.handle,
+                        id: self.record_base.id.clone(),
+                        queue: decision
+                            .route
+                            .target
+                            .clone()
+                            .unwrap_or_else(|| self.engine.dialplan.default_queue.clone()),
+                        caller: self.record_base.caller.clone(),
+                        intent: decision.intent.clone(),
+                        agitated: decision.agitated,
+                        agitation: decision.summary.agitation,
+                        agitation_level: decision.summary.agitation_level.clone(),
+                        summary: decision.summary.sentence.clone(),
+                    };
+                    let _ = self.sip.try_send(SipCommand::Queued(queued));
                     self.save(None, None);
                 }
                 CallOutput::Hangup { reason } => {
@@ -421,4 +505,15 @@ fn rtp_stats_json(s: &crate::rtp::RtpStats) -> serde_json::Value {
         "concealed_frames": s.concealed_frames,
         "jitter_ms": s.jitter_ms,
     })
+}
+
+/// Receives on a socket that may not exist yet (the agent leg).
+async fn recv_on(
+    socket: Option<&UdpSocket>,
+    buf: &mut [u8],
+) -> std::io::Result<(usize, std::net::SocketAddr)> {
+    match socket {
+        Some(s) => s.recv_from(buf).await,
+        None => std::future::pending().await,
+    }
 }

@@ -99,6 +99,12 @@ impl Engine {
         failed
     }
 
+    /// Reads a stored call record (blocking).
+    pub fn get_call(&self, id: &str) -> Result<Option<CallRecord>, StoreError> {
+        let store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        store.get_call(id)
+    }
+
     /// Saves a call record (blocking; the runtime calls it off the async threads).
     pub fn save_call(&self, record: &CallRecord) -> Result<(), StoreError> {
         let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());

@@ -19,6 +19,7 @@ use crate::runtime::call_task::{CallMsg, CallSetup, CallTask, SipCommand};
 use crate::runtime::clock::{Clock, unix_ms};
 use crate::runtime::engine::SharedEngine;
 use crate::runtime::rtp_ports::RtpPorts;
+use crate::runtime::switchboard::Switchboard;
 use crate::runtime::sip_tcp::{TcpConnections, TcpIn, accept_loop};
 use crate::sip::{
     AgentCredential, CallHandle, Endpoint, EndpointConfig, Input, Output, Peer, SipEvent, Transport,
@@ -44,6 +45,10 @@ pub struct ServeOptions {
     pub rtp_ip: std::net::IpAddr,
     pub rtp_ports: (u16, u16),
     pub max_calls: usize,
+    /// Queues and agents (the ACD's settings).
+    pub acd: crate::queue::AcdConfig,
+    /// Where the HTTP API answers, for the Call-Info URL agents receive.
+    pub http: Option<SocketAddr>,
     /// Agents' phones that may REGISTER (digest authentication).
     pub agents: Vec<AgentCredential>,
 }
@@ -120,6 +125,10 @@ pub async fn start(
         tasks: JoinSet::new(),
         max_calls: options.max_calls,
         stopping: false,
+        switchboard: Switchboard::new(
+            options.acd.clone(),
+            options.http.map(|a| format!("http://{a}")),
+        ),
     };
     let done = tokio::spawn(sip.run(stop_rx));
     tracing::info!(%sip_udp, ?sip_tcp, "SIP listening");
@@ -143,6 +152,7 @@ struct SipLoop {
     tasks: JoinSet<()>,
     max_calls: usize,
     stopping: bool,
+    switchboard: Switchboard,
 }
 
 impl SipLoop {
@@ -152,10 +162,11 @@ impl SipLoop {
         // After shutdown starts, how long calls get to hang up cleanly.
         let mut deadline: Option<tokio::time::Instant> = None;
         loop {
-            let timer = self
-                .endpoint
-                .poll_timeout()
-                .map(|ms| self.clock.instant_at(ms));
+            let due = match (self.endpoint.poll_timeout(), self.switchboard.poll_timeout()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let timer = due.map(|ms| self.clock.instant_at(ms));
             let far = tokio::time::Instant::now() + Duration::from_secs(3600);
             let wake = timer.map_or(far, Into::into);
             tokio::select! {
@@ -171,8 +182,13 @@ impl SipLoop {
                 }
                 Some(cmd) = cmd_rx.recv() => match cmd {
                     SipCommand::Hangup(call) => self.endpoint.hangup(self.clock.now_ms(), call),
+                    SipCommand::Queued(q) => self.switchboard.caller_queued(self.clock.now_ms(), q),
                 },
-                _ = sleep_until(wake) => self.endpoint.handle_timeout(self.clock.now_ms()),
+                _ = sleep_until(wake) => {
+                    let now = self.clock.now_ms();
+                    self.endpoint.handle_timeout(now);
+                    self.switchboard.handle_timeout(now);
+                }
                 Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
                 changed = stop.changed(), if !self.stopping => {
                     if changed.is_err() || *stop.borrow() {
@@ -181,6 +197,11 @@ impl SipLoop {
                     }
                 }
             }
+            self.flush_outputs(&cmd_tx).await;
+            // Ringing an agent sends SIP; what that brings is flushed too.
+            self.switchboard
+                .drain(self.clock.now_ms(), &mut self.endpoint, &self.ports, &self.calls)
+                .await;
             self.flush_outputs(&cmd_tx).await;
             if self.stopping
                 && self.tasks.is_empty()
@@ -232,6 +253,12 @@ impl SipLoop {
 
     async fn on_event(&mut self, event: SipEvent, cmd_tx: &mpsc::Sender<SipCommand>) {
         let now = self.clock.now_ms();
+        let Some(event) = self
+            .switchboard
+            .sip_event(now, &mut self.endpoint, &self.calls, event)
+        else {
+            return;
+        };
         match event {
             SipEvent::IncomingCall {
                 call,
@@ -278,6 +305,7 @@ impl SipLoop {
                 }
             }
             SipEvent::CallEnded { call, reason } => {
+                self.switchboard.caller_ended(now, &mut self.endpoint, call);
                 if let Some(tx) = self.calls.remove(&call) {
                     let _ = tx.send(CallMsg::Ended(reason)).await;
                 }

@@ -21,6 +21,8 @@ pub struct TestServer {
     pub runtime: tokio::runtime::Runtime,
     server: Option<RunningServer>,
     pub engine: Arc<Engine>,
+    /// Where the HTTP API answers.
+    pub http: SocketAddr,
     pub dir: PathBuf,
     pub database: PathBuf,
 }
@@ -58,13 +60,31 @@ impl TestServer {
         let store = Store::open(&database).expect("store opens");
         // Rendered prompts are shared by all test runs: rendering is the slow part.
         let prompts = PromptRenderer::new(crate::common::repo().join("target/test-prompts"));
-        let engine = Arc::new(Engine::new(&brain(language), prompts, store, calls));
+        let brain = brain(language);
+        let mut config = ivr::config::Config::default();
+        config.agents = agents
+            .iter()
+            .map(|a| ivr::config::AgentAccount {
+                user: a.user.clone(),
+                password: a.password.clone(),
+                name: a.user.clone(),
+                skills: Default::default(),
+            })
+            .collect();
+        let acd = ivr::queue::AcdConfig::from_parts(&brain.dialplan, &config);
+        let engine = Arc::new(Engine::new(&brain, prompts, store, calls));
         assert_eq!(engine.prewarm_prompts(), 0, "every dialplan prompt renders");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
+        let http = runtime
+            .block_on(ivr::runtime::http_api::start(
+                engine.clone(),
+                "127.0.0.1:0".parse().unwrap(),
+            ))
+            .expect("HTTP API starts");
         let server = runtime
             .block_on(start(
                 engine.clone(),
@@ -75,11 +95,14 @@ impl TestServer {
                     rtp_ports: (30000, 39998),
                     max_calls: 100,
                     agents,
+                    acd,
+                    http: Some(http),
                 },
             ))
             .expect("server starts");
         TestServer {
             runtime,
+            http,
             server: Some(server),
             engine,
             dir,
