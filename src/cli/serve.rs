@@ -7,11 +7,11 @@ use std::time::Instant;
 use super::CliResult;
 use crate::config::Config;
 use crate::queue::AcdConfig;
-use crate::sip::AgentCredential;
 use crate::runtime::engine::{CallSettings, Engine};
 use crate::runtime::replay::{Brain, BrainOptions};
 use crate::runtime::server::{ServeOptions, start};
 use crate::runtime::tts::PromptRenderer;
+use crate::sip::AgentCredential;
 use crate::store::Store;
 
 #[derive(clap::Args)]

@@ -15,10 +15,10 @@ use crate::brain::asr::Transcript;
 use crate::call::{Call, CallConfig, Input as CallInput, Output as CallOutput};
 use crate::call_record::{CallRecord, EventRecord};
 use crate::rtp::ReceiverConfig;
-use crate::runtime::rtp_leg::{RtpLeg as Media, g711};
 use crate::runtime::clock::{Clock, unix_ms};
 use crate::runtime::engine::SharedEngine;
 use crate::runtime::recorder::CallRecorder;
+use crate::runtime::rtp_leg::{RtpLeg as Media, g711};
 use crate::sip::{CallHandle, EndReason, MediaOffer};
 
 const FRAME: usize = 160;
@@ -41,9 +41,15 @@ pub enum CallMsg {
     /// The engine is stopping: hang up now.
     Shutdown,
     /// An agent's phone is being rung; this socket carries its audio.
-    AgentRinging { agent: String, socket: UdpSocket },
+    AgentRinging {
+        agent: String,
+        socket: UdpSocket,
+    },
     /// The agent answered: bridge the caller to them.
-    AgentAnswered { agent: String, offer: MediaOffer },
+    AgentAnswered {
+        agent: String,
+        offer: MediaOffer,
+    },
     /// The agent leg is over (not answered, or the agent hung up).
     AgentLegEnded,
 }

@@ -14,8 +14,8 @@ use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 use crate::media::vad::{Endpointer, VadConfig, VadEvent};
 use crate::media::wav::{self, WavError};
 use crate::rtp::{MediaReceiver, MediaSender, ReceiverConfig};
-use crate::runtime::rtp_leg::g711;
 use crate::runtime::clock::Clock;
+use crate::runtime::rtp_leg::g711;
 use crate::sip::{Endpoint, EndpointConfig, Input, Output, Peer, SipError, SipEvent, Transport};
 
 const FRAME: usize = 160;

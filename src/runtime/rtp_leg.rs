@@ -67,4 +67,3 @@ impl RtpLeg {
         let _ = self.socket.try_send_to(&self.packet, self.remote);
     }
 }
-

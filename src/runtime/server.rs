@@ -19,8 +19,8 @@ use crate::runtime::call_task::{CallMsg, CallSetup, CallTask, SipCommand};
 use crate::runtime::clock::{Clock, unix_ms};
 use crate::runtime::engine::SharedEngine;
 use crate::runtime::rtp_ports::RtpPorts;
-use crate::runtime::switchboard::Switchboard;
 use crate::runtime::sip_tcp::{TcpConnections, TcpIn, accept_loop};
+use crate::runtime::switchboard::Switchboard;
 use crate::sip::{
     AgentCredential, CallHandle, Endpoint, EndpointConfig, Input, Output, Peer, SipEvent, Transport,
 };
@@ -162,7 +162,10 @@ impl SipLoop {
         // After shutdown starts, how long calls get to hang up cleanly.
         let mut deadline: Option<tokio::time::Instant> = None;
         loop {
-            let due = match (self.endpoint.poll_timeout(), self.switchboard.poll_timeout()) {
+            let due = match (
+                self.endpoint.poll_timeout(),
+                self.switchboard.poll_timeout(),
+            ) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
@@ -200,7 +203,12 @@ impl SipLoop {
             self.flush_outputs(&cmd_tx).await;
             // Ringing an agent sends SIP; what that brings is flushed too.
             self.switchboard
-                .drain(self.clock.now_ms(), &mut self.endpoint, &self.ports, &self.calls)
+                .drain(
+                    self.clock.now_ms(),
+                    &mut self.endpoint,
+                    &self.ports,
+                    &self.calls,
+                )
                 .await;
             self.flush_outputs(&cmd_tx).await;
             if self.stopping

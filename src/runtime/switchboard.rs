@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use crate::queue::{Acd, AcdConfig, Input as AcdInput, Output as AcdOutput};
 use crate::runtime::call_task::{CallMsg, QueuedCall};
 use crate::runtime::rtp_ports::RtpPorts;
-use crate::sip::{CallHandle, Endpoint, EndReason, SipEvent};
+use crate::sip::{CallHandle, EndReason, Endpoint, SipEvent};
 
 /// An agent leg: the engine's INVITE to an agent's phone for a caller.
 struct Leg {
@@ -99,7 +99,12 @@ impl Switchboard {
     ) -> Option<SipEvent> {
         match event {
             SipEvent::Registered { user, .. } => {
-                self.acd_input(now_ms, AcdInput::AgentRegistered { agent: user.clone() });
+                self.acd_input(
+                    now_ms,
+                    AcdInput::AgentRegistered {
+                        agent: user.clone(),
+                    },
+                );
                 // A phone that registers is an agent ready to work.
                 self.acd_input(now_ms, AcdInput::AgentLogin { agent: user });
                 None
@@ -118,7 +123,13 @@ impl Switchboard {
                         offer: answer,
                     });
                 }
-                self.acd_input(now_ms, AcdInput::AgentAnswered { agent, call: call_id });
+                self.acd_input(
+                    now_ms,
+                    AcdInput::AgentAnswered {
+                        agent,
+                        call: call_id,
+                    },
+                );
                 None
             }
             SipEvent::Failed { call, status } if self.legs.contains_key(&call) => {
@@ -128,9 +139,15 @@ impl Switchboard {
                     let _ = tx.try_send(CallMsg::AgentLegEnded);
                 }
                 let input = if status == 408 || status == 480 {
-                    AcdInput::AgentNoAnswer { agent: leg.agent, call: leg.call_id }
+                    AcdInput::AgentNoAnswer {
+                        agent: leg.agent,
+                        call: leg.call_id,
+                    }
                 } else {
-                    AcdInput::AgentRejected { agent: leg.agent, call: leg.call_id }
+                    AcdInput::AgentRejected {
+                        agent: leg.agent,
+                        call: leg.call_id,
+                    }
                 };
                 self.acd_input(now_ms, input);
                 None
@@ -145,9 +162,15 @@ impl Switchboard {
                     self.queued.remove(&leg.call_id);
                     AcdInput::CallEnded { call: leg.call_id }
                 } else if matches!(reason, EndReason::Failed(408) | EndReason::Cancelled) {
-                    AcdInput::AgentNoAnswer { agent: leg.agent, call: leg.call_id }
+                    AcdInput::AgentNoAnswer {
+                        agent: leg.agent,
+                        call: leg.call_id,
+                    }
                 } else {
-                    AcdInput::AgentRejected { agent: leg.agent, call: leg.call_id }
+                    AcdInput::AgentRejected {
+                        agent: leg.agent,
+                        call: leg.call_id,
+                    }
                 };
                 self.acd_input(now_ms, input);
                 let _ = endpoint;
@@ -168,7 +191,10 @@ impl Switchboard {
         while let Some(out) = self.acd.poll_output() {
             match out {
                 AcdOutput::RingAgent { agent, call, .. } => {
-                    if let Err(reason) = self.ring(now_ms, endpoint, ports, calls, &agent, &call).await {
+                    if let Err(reason) = self
+                        .ring(now_ms, endpoint, ports, calls, &agent, &call)
+                        .await
+                    {
                         tracing::warn!(%agent, %call, "cannot ring agent: {reason}");
                         self.acd_input(now_ms, AcdInput::AgentNoAnswer { agent, call });
                     }
@@ -202,7 +228,11 @@ impl Switchboard {
         agent: &str,
         call: &str,
     ) -> Result<(), String> {
-        let q = self.queued.get(call).ok_or("caller no longer waiting")?.clone();
+        let q = self
+            .queued
+            .get(call)
+            .ok_or("caller no longer waiting")?
+            .clone();
         let (contact, peer) = endpoint
             .registration(agent)
             .ok_or("agent's phone is not registered")?;
@@ -248,7 +278,11 @@ pub fn handoff_headers(q: &QueuedCall, http_base: Option<&str>) -> Vec<(String, 
         ),
         (
             "X-IVR-Agitation".to_string(),
-            format!("{:.2}; level={}", q.agitation, header_safe(&q.agitation_level, 16)),
+            format!(
+                "{:.2}; level={}",
+                q.agitation,
+                header_safe(&q.agitation_level, 16)
+            ),
         ),
         ("X-IVR-Summary".to_string(), header_safe(&q.summary, 300)),
         ("X-IVR-Queue".to_string(), header_safe(&q.queue, 64)),

@@ -104,3 +104,68 @@ pub fn run_sipp(
 pub fn sip_tester_file(name: &str) -> PathBuf {
     PathBuf::from("/usr/share/sip-tester").join(name)
 }
+
+/// A sipp instance running in the background (an agent's phone), killed
+/// when dropped. Its SIP messages are traced to `messages`.
+pub struct SippPhone {
+    child: std::process::Child,
+    pub messages: PathBuf,
+}
+
+impl SippPhone {
+    /// Starts `tests/sipp/<scenario>.xml` with out-of-call scenario
+    /// `<ooc>.xml` (both with `vars` filled in) and extra sipp arguments.
+    pub fn spawn(
+        scenario: &str,
+        ooc: &str,
+        vars: &[(&str, String)],
+        server: SocketAddr,
+        extra: &[&str],
+        work: &Path,
+    ) -> SippPhone {
+        let fill = |name: &str| {
+            let mut xml = std::fs::read_to_string(
+                crate::common::repo().join(format!("tests/sipp/{name}.xml")),
+            )
+            .expect("scenario exists");
+            for (var, value) in vars {
+                xml = xml.replace(&format!("@{var}@"), value);
+            }
+            let file = work.join(format!("{name}.xml"));
+            std::fs::write(&file, xml).unwrap();
+            file
+        };
+        let (main, ooc) = (fill(scenario), fill(ooc));
+        let messages = work.join(format!("{scenario}-messages.log"));
+        let child = Command::new("timeout")
+            .args(["120", "sipp"])
+            .arg(server.to_string())
+            .arg("-sf")
+            .arg(&main)
+            .arg("-oocsf")
+            .arg(&ooc)
+            .args(["-m", "1", "-t", "u1", "-i", "127.0.0.1", "-mi", "127.0.0.1"])
+            .args(["-p", &free_udp_port().to_string()])
+            .args(["-mp", &(free_udp_port() & !1).to_string()])
+            .args(["-timeout", "90s", "-trace_msg", "-message_file"])
+            .arg(&messages)
+            .args(extra)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("sipp runs");
+        SippPhone { child, messages }
+    }
+
+    pub fn messages(&self) -> String {
+        std::fs::read_to_string(&self.messages).unwrap_or_default()
+    }
+}
+
+impl Drop for SippPhone {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
