@@ -53,6 +53,7 @@ pub async fn serve(config: Config) -> CliResult {
                 .engine
                 .record_calls
                 .then(|| config.storage.recordings.clone()),
+            sounds_dir: crate::runtime::engine::default_sounds_dir(),
         },
     ));
     let warm = engine.clone();

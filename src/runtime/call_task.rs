@@ -12,13 +12,14 @@ use tokio::sync::mpsc;
 use tokio::time::{MissedTickBehavior, interval_at};
 
 use crate::brain::asr::Transcript;
-use crate::call::{Call, CallConfig, Input as CallInput, Output as CallOutput};
+use crate::call::{Call, CallConfig, CallEvent, Input as CallInput, Output as CallOutput};
 use crate::call_record::{CallRecord, EventRecord};
 use crate::rtp::ReceiverConfig;
 use crate::runtime::clock::{Clock, unix_ms};
 use crate::runtime::engine::SharedEngine;
 use crate::runtime::recorder::CallRecorder;
 use crate::runtime::rtp_leg::{RtpLeg as Media, g711};
+use crate::session::{Decision, RouteKind};
 use crate::sip::{CallHandle, EndReason, MediaOffer};
 
 const FRAME: usize = 160;
@@ -44,6 +45,8 @@ pub enum CallMsg {
     AgentRinging {
         agent: String,
         socket: UdpSocket,
+        /// From the queue decision to the INVITE leaving for the phone.
+        after_ms: u64,
     },
     /// The agent answered: bridge the caller to them.
     AgentAnswered {
@@ -52,6 +55,15 @@ pub enum CallMsg {
     },
     /// The agent leg is over (not answered, or the agent hung up).
     AgentLegEnded,
+    /// The queue's periodic news for the caller.
+    QueuePosition {
+        position: usize,
+        expected_wait_ms: u64,
+    },
+    /// The wait is long: offer a callback.
+    OfferCallback,
+    /// The queue took the caller's callback request.
+    CallbackAccepted,
 }
 
 /// What a call asks of the SIP side.
@@ -60,6 +72,8 @@ pub enum SipCommand {
     Hangup(CallHandle),
     /// The caller waits for a person in a queue.
     Queued(QueuedCall),
+    /// The waiting caller (engine call id) pressed 1 for a callback.
+    CallbackRequested(String),
 }
 
 /// What the queue and the agent's phone are told about a waiting caller.
@@ -74,6 +88,9 @@ pub struct QueuedCall {
     pub agitation: f32,
     pub agitation_level: String,
     pub summary: String,
+    /// When the queue decision was made (runtime clock ms), to measure how
+    /// soon an agent's phone rings.
+    pub decided_at_ms: u64,
 }
 
 pub struct CallSetup {
@@ -105,6 +122,13 @@ pub struct CallTask {
     ringing: Option<(String, UdpSocket)>,
     /// The agent the caller is bridged to, and that leg's media.
     bridge: Option<(String, Media)>,
+    /// An agent who answered while the caller still hears the transfer
+    /// line: bridged when it ends.
+    answered_early: Option<(String, Media)>,
+    /// Whether the transfer line has been said (the core's Handoff).
+    handed_off: bool,
+    /// The queue the caller waits in, as last told to the ACD.
+    queued_to: Option<String>,
     started_ms: u64,
 }
 
@@ -127,6 +151,9 @@ impl CallTask {
                 barge_in: settings.barge_in,
                 caller: setup.caller.clone(),
                 call_id: setup.id.clone(),
+                // Queue announcements are rendered from text until the
+                // config names a folder of recorded prompts.
+                sounds_dir: None,
             },
         );
         let recorder = settings.recordings.as_ref().and_then(|dir| {
@@ -160,6 +187,9 @@ impl CallTask {
             shutdown_by: None,
             ringing: None,
             bridge: None,
+            answered_early: None,
+            handed_off: false,
+            queued_to: None,
             started_ms: clock.now_ms(),
         };
         (task, outbox)
@@ -242,9 +272,10 @@ impl CallTask {
                         self.drain(ms);
                         self.shutdown_by.get_or_insert(ms + SHUTDOWN_GRACE_MS);
                     }
-                    Some(CallMsg::AgentRinging { agent, socket }) => {
+                    Some(CallMsg::AgentRinging { agent, socket, after_ms }) => {
                         let ms = ticks * TICK_MS;
-                        self.call_event(ms, "agent_ringing", &agent);
+                        let detail = format!("{agent}, rung {after_ms} ms after the queue decision");
+                        self.call_event(ms, "agent_ringing", &detail);
                         self.ringing = Some((agent, socket));
                     }
                     Some(CallMsg::AgentAnswered { agent, offer }) => {
@@ -254,18 +285,37 @@ impl CallTask {
                             let seed = seed_of(&agent) ^ self.clock.now_ms();
                             let leg = Media::new(socket, &offer, self.engine.calls.playout_delay_ms, seed);
                             self.call_event(ms, "agent_answered", &agent);
-                            self.bridge = Some((agent, leg));
+                            if self.handed_off {
+                                self.bridge = Some((agent, leg));
+                            } else {
+                                self.answered_early = Some((agent, leg));
+                            }
                         }
                     }
                     Some(CallMsg::AgentLegEnded) => {
                         let ms = ticks * TICK_MS;
                         self.ringing = None;
-                        if let Some((agent, _)) = self.bridge.take() {
+                        if let Some((agent, _)) = self.bridge.take().or(self.answered_early.take()) {
                             // The agent hung up: the call is over for the caller too.
                             self.call_event(ms, "agent_hung_up", &agent);
                             let _ = self.sip.send(SipCommand::Hangup(self.handle)).await;
                             self.hanging_up_until.get_or_insert(ms + BYE_GRACE_MS);
                         }
+                    }
+                    Some(CallMsg::QueuePosition { position, expected_wait_ms }) => {
+                        let ms = ticks * TICK_MS;
+                        self.call.handle_input(ms, CallInput::QueuePosition { position, expected_wait_ms });
+                        self.drain(ms);
+                    }
+                    Some(CallMsg::OfferCallback) => {
+                        let ms = ticks * TICK_MS;
+                        self.call.handle_input(ms, CallInput::OfferCallback);
+                        self.drain(ms);
+                    }
+                    Some(CallMsg::CallbackAccepted) => {
+                        let ms = ticks * TICK_MS;
+                        self.call.handle_input(ms, CallInput::CallbackAccepted);
+                        self.drain(ms);
                     }
                     None => {
                         let _ = self.sip.send(SipCommand::Hangup(self.handle)).await;
@@ -376,26 +426,29 @@ impl CallTask {
                         let _ = outbox.send(CallMsg::Transcript(transcript)).await;
                     });
                 }
+                // Queued at the decision, not after the transfer line: the
+                // agent's phone rings while the caller hears it. Later
+                // decisions (rising agitation, another queue) update the ACD.
+                CallOutput::Event(CallEvent::Decision(decision))
+                    if decision.route.kind == RouteKind::Queue =>
+                {
+                    self.queue_caller(&decision);
+                }
                 CallOutput::Event(_) => {}
                 CallOutput::Handoff(decision) => {
                     tracing::info!(call = %self.record_base.id, queue = ?decision.route.target, "handed off");
-                    let queued = QueuedCall {
-                        handle: self.handle,
-                        id: self.record_base.id.clone(),
-                        queue: decision
-                            .route
-                            .target
-                            .clone()
-                            .unwrap_or_else(|| self.engine.dialplan.default_queue.clone()),
-                        caller: self.record_base.caller.clone(),
-                        intent: decision.intent.clone(),
-                        agitated: decision.agitated,
-                        agitation: decision.summary.agitation,
-                        agitation_level: decision.summary.agitation_level.clone(),
-                        summary: decision.summary.sentence.clone(),
-                    };
-                    let _ = self.sip.try_send(SipCommand::Queued(queued));
+                    self.queue_caller(&decision);
+                    self.handed_off = true;
+                    if let Some(early) = self.answered_early.take() {
+                        self.bridge = Some(early);
+                    }
                     self.save(None, None);
+                }
+                CallOutput::CallbackRequested => {
+                    self.call_event(call_ms, "callback_requested", "");
+                    let _ = self
+                        .sip
+                        .try_send(SipCommand::CallbackRequested(self.record_base.id.clone()));
                 }
                 CallOutput::Hangup { reason } => {
                     if self.hanging_up_until.is_none() {
@@ -407,6 +460,27 @@ impl CallTask {
             }
         }
         played
+    }
+
+    fn queue_caller(&mut self, decision: &Decision) {
+        let queued = QueuedCall {
+            handle: self.handle,
+            id: self.record_base.id.clone(),
+            queue: decision
+                .route
+                .target
+                .clone()
+                .unwrap_or_else(|| self.engine.dialplan.default_queue.clone()),
+            caller: self.record_base.caller.clone(),
+            intent: decision.intent.clone(),
+            agitated: decision.agitated,
+            agitation: decision.summary.agitation,
+            agitation_level: decision.summary.agitation_level.clone(),
+            summary: decision.summary.sentence.clone(),
+            decided_at_ms: self.clock.now_ms(),
+        };
+        self.queued_to = Some(queued.queue.clone());
+        let _ = self.sip.try_send(SipCommand::Queued(queued));
     }
 
     fn call_event(&mut self, at_ms: u64, kind: &str, detail: &str) {
@@ -438,6 +512,7 @@ impl CallTask {
             },
             events,
             rtp_stats: Some(rtp_stats_json(&self.media.receiver.stats())),
+            queue: core.queue.clone().or_else(|| self.queued_to.clone()),
             recording_caller: self.record_base.recording_caller.clone(),
             recording_engine: self.record_base.recording_engine.clone(),
             ..core

@@ -24,6 +24,8 @@ pub struct CallSettings {
     pub playout_delay_ms: u32,
     /// Where call recordings go; `None` records nothing.
     pub recordings: Option<PathBuf>,
+    /// Recorded prompts for queue announcements (Asterisk's sound layout).
+    pub sounds_dir: Option<PathBuf>,
 }
 
 impl Default for CallSettings {
@@ -34,6 +36,7 @@ impl Default for CallSettings {
             barge_in: true,
             playout_delay_ms: 60,
             recordings: None,
+            sounds_dir: default_sounds_dir(),
         }
     }
 }
@@ -113,3 +116,9 @@ impl Engine {
 }
 
 pub type SharedEngine = Arc<Engine>;
+
+/// Debian's `asterisk-core-sounds-en-wav`, when installed.
+pub fn default_sounds_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from("/usr/share/asterisk/sounds/en");
+    dir.is_dir().then_some(dir)
+}

@@ -186,6 +186,7 @@ impl SipLoop {
                 Some(cmd) = cmd_rx.recv() => match cmd {
                     SipCommand::Hangup(call) => self.endpoint.hangup(self.clock.now_ms(), call),
                     SipCommand::Queued(q) => self.switchboard.caller_queued(self.clock.now_ms(), q),
+                    SipCommand::CallbackRequested(id) => self.switchboard.callback_requested(self.clock.now_ms(), id),
                 },
                 _ = sleep_until(wake) => {
                     let now = self.clock.now_ms();

@@ -66,6 +66,10 @@ impl Switchboard {
         self.acd_input(now_ms, input);
     }
 
+    pub fn callback_requested(&mut self, now_ms: u64, call: String) {
+        self.acd_input(now_ms, AcdInput::CallbackRequested { call });
+    }
+
     /// The caller's leg ended: leave the queue, hang up their agent leg.
     pub fn caller_ended(&mut self, now_ms: u64, endpoint: &mut Endpoint, caller: CallHandle) {
         let Some(id) = self
@@ -213,7 +217,20 @@ impl Switchboard {
                     call,
                     position,
                     expected_wait_ms,
-                } => tracing::debug!(%call, position, expected_wait_ms, "queue position"),
+                } => self.tell(
+                    calls,
+                    &call,
+                    CallMsg::QueuePosition {
+                        position,
+                        expected_wait_ms,
+                    },
+                ),
+                AcdOutput::OfferCallback { call } => {
+                    self.tell(calls, &call, CallMsg::OfferCallback)
+                }
+                AcdOutput::CallbackAccepted { call } => {
+                    self.tell(calls, &call, CallMsg::CallbackAccepted)
+                }
                 other => tracing::debug!(?other, "queue"),
             }
         }
@@ -253,12 +270,24 @@ impl Switchboard {
         );
         self.leg_of.insert(q.id.clone(), leg);
         if let Some(tx) = calls.get(&q.handle) {
+            let after_ms = now_ms.saturating_sub(q.decided_at_ms);
+            tracing::info!(%agent, call = %q.id, after_ms, "agent ringing");
             let _ = tx.try_send(CallMsg::AgentRinging {
                 agent: agent.to_string(),
                 socket,
+                after_ms,
             });
         }
         Ok(())
+    }
+
+    /// Sends a message to a waiting caller's task.
+    fn tell(&self, calls: &HashMap<CallHandle, mpsc::Sender<CallMsg>>, call: &str, msg: CallMsg) {
+        if let Some(q) = self.queued.get(call)
+            && let Some(tx) = calls.get(&q.handle)
+        {
+            let _ = tx.try_send(msg);
+        }
     }
 
     fn acd_input(&mut self, now_ms: u64, input: AcdInput) {
