@@ -31,6 +31,18 @@ pub enum What {
         #[arg(long, default_value_t = 15)]
         seconds: u64,
     },
+    /// A simulated busy hour of the queue core: the wait each caller was
+    /// told against the wait they had.
+    Queue {
+        #[arg(long, default_value_t = 10)]
+        agents: usize,
+        #[arg(long, default_value_t = 220)]
+        callers_per_hour: u32,
+        #[arg(long, default_value_t = 150.0)]
+        mean_handle_s: f64,
+        #[arg(long, default_value_t = 5)]
+        seeds: u64,
+    },
 }
 
 #[derive(clap::Args)]
@@ -50,6 +62,15 @@ pub struct Common {
 
 pub fn run(args: Args) -> CliResult {
     let (common, opts) = match args.what {
+        What::Queue {
+            agents,
+            callers_per_hour,
+            mean_handle_s,
+            seeds,
+        } => {
+            queue_hour(agents, callers_per_hour, mean_handle_s, seeds);
+            return Ok(());
+        }
         What::Voice { common, fixture } => {
             let fixtures = if fixture.is_empty() {
                 english_fixtures()?
@@ -126,5 +147,32 @@ fn print_readable(r: &LoadReport) {
     println!(
         "engine packets: {} received, {} late (> 40 ms behind schedule), worst {:.0} ms",
         r.packets, r.late_packets, r.max_lateness_ms
+    );
+}
+
+fn queue_hour(agents: usize, callers_per_hour: u32, mean_handle_s: f64, seeds: u64) {
+    let mut told = Vec::new();
+    let mut real = Vec::new();
+    let mut errors = Vec::new();
+    for seed in 1..=seeds {
+        for (estimate, waited) in
+            crate::queue::simulate::busy_hour(seed, agents, callers_per_hour, mean_handle_s)
+        {
+            told.push(estimate as f64 / 1000.0);
+            real.push(waited as f64 / 1000.0);
+            errors.push((estimate as f64 - waited as f64).abs() / 1000.0);
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let real_stats = crate::runtime::load::Stats::of(&real);
+    println!(
+        "{agents} agents, {callers_per_hour} callers/hour, mean handle {mean_handle_s:.0} s, {seeds} hours: \
+         {} callers; told {:.1} s on average, waited {:.1} s (median {:.1}, p95 {:.1}); mean absolute error {:.1} s",
+        real.len(),
+        mean(&told),
+        mean(&real),
+        real_stats.median,
+        real_stats.p95,
+        mean(&errors)
     );
 }
