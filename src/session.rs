@@ -11,6 +11,11 @@
 //! of speech, that transcript is the utterance's own and no second request is
 //! made, so recognition overlaps the hangover instead of following it. If the
 //! caller speaks again, the speculation is void and its answer ignored.
+//!
+//! What a runtime owes a speculative request (`TranscribeRequest::speculative`):
+//! an answer, in any order relative to other requests, or
+//! [`Transcript::skipped`] at once when its recognisers are busy (finals
+//! first); the session then asks again, not speculatively, at the endpoint.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -201,6 +206,9 @@ struct Speculation {
     id: u32,
     start_ms: u64,
     end_ms: u64,
+    /// Length of the audio asked about: a speculation stands only for
+    /// exactly the utterance's audio.
+    samples: usize,
     /// `None` while the recogniser is still on it.
     transcript: Option<Transcript>,
     /// The transcript is a request complete enough to end the utterance
@@ -300,6 +308,19 @@ impl Session {
         self.pending.len()
     }
 
+    /// The caller is inside an utterance (from its `SpeechStarted` to its
+    /// endpoint), pauses included: a speculative [`Output::Transcribe`] does
+    /// not mean they stopped.
+    pub fn in_utterance(&self) -> bool {
+        self.endpointer.speech_started()
+    }
+
+    /// Ids of the utterances [`awaiting_transcripts`](Self::awaiting_transcripts)
+    /// counts: an id appears here at its utterance's endpoint.
+    pub fn awaiting(&self) -> impl Iterator<Item = u32> + '_ {
+        self.pending.keys().copied()
+    }
+
     pub fn speculation_stats(&self) -> SpeculationStats {
         self.speculation_stats
     }
@@ -329,7 +350,11 @@ impl Session {
     fn on_utterance(&mut self, u: Utterance) {
         let prosody = prosody::analyze(&u.pcm_16k);
         match self.speculation.take() {
-            Some(s) if s.start_ms == u.start_ms && s.end_ms == u.end_ms => {
+            Some(s)
+                if s.start_ms == u.start_ms
+                    && s.end_ms == u.end_ms
+                    && s.samples == u.pcm_16k.len() =>
+            {
                 // Nothing was said since the pause: the speculation stands.
                 self.pending.insert(
                     s.id,
@@ -372,6 +397,7 @@ impl Session {
             id,
             start_ms: so_far.start_ms,
             end_ms: so_far.end_ms,
+            samples: so_far.pcm_16k.len(),
             transcript: None,
             complete: false,
         });
@@ -898,6 +924,23 @@ mod tests {
         assert_eq!(log.decisions[0].1.utterance, Some(req.utterance));
         let stats = s.speculation_stats();
         assert_eq!((stats.asked, stats.used, stats.wasted), (1, 1, 0));
+    }
+
+    #[test]
+    fn the_caller_is_still_in_the_utterance_during_a_speculation() {
+        let mut s = session(true, None);
+        let mut log = Log::default();
+        let mut pcm = quiet(0.5);
+        pcm.extend(voice(1.0));
+        pcm.extend(quiet(0.3));
+        feed(&mut s, &pcm, &mut log, &mut |_| None);
+        assert_eq!(log.asked.len(), 1);
+        assert!(log.asked[0].1.speculative);
+        assert!(s.in_utterance());
+        assert_eq!(s.awaiting_transcripts(), 0);
+        feed(&mut s, &quiet(1.0), &mut log, &mut |_| None);
+        assert!(!s.in_utterance());
+        assert_eq!(s.awaiting().collect::<Vec<_>>(), [log.asked[0].1.utterance]);
     }
 
     #[test]

@@ -23,8 +23,8 @@ pub struct VadConfig {
     pub hangover_ms: u32,
     /// Silence after the last speech at which the open utterance is offered
     /// for early recognition ([`Endpointer::take_pause`]), so its transcript
-    /// can be ready when the hangover ends. At least `tail_ms`, or the early
-    /// audio lacks part of the tail the utterance will have.
+    /// can be ready when the hangover ends. Never less than `tail_ms`: the
+    /// early audio must be all the utterance's, tail included.
     pub early_ms: u32,
     /// Voiced speech needed before an utterance is started; shorter voiced
     /// bursts (a cough, "uh") are dropped.
@@ -206,7 +206,7 @@ impl Endpointer {
     }
 
     /// The open utterance so far, once its speech has been followed by
-    /// `early_ms` of silence, and only once per pause: a caller who speaks
+    /// `early_ms` (and `tail_ms`) of silence, and only once per pause: a caller who speaks
     /// again and pauses again gives a new one. Call after [`push`](Self::push);
     /// its events come first. Pulled rather than pushed as a [`VadEvent`] so
     /// listeners that only want utterances are not handed pauses.
@@ -215,7 +215,8 @@ impl Endpointer {
             return None;
         };
         let silence_ms = self.position_ms().saturating_sub(span.end_ms);
-        if silence_ms < u64::from(self.tracker.cfg.early_ms)
+        let cfg = &self.tracker.cfg;
+        if silence_ms < u64::from(cfg.early_ms.max(cfg.tail_ms))
             || self.tracker.paused_at_end_ms == Some(span.end_ms)
         {
             return None;
@@ -669,6 +670,21 @@ mod tests {
         assert_eq!(pauses.len(), 2);
         assert!(pauses[0].1.end_ms < found[0].end_ms);
         assert_eq!(&pauses[1].1, found[0]);
+    }
+
+    #[test]
+    fn a_pause_waits_for_the_whole_tail() {
+        let mut pcm = noise(3.0, 0.002, 18);
+        mix(&mut pcm[16000..], &buzz(0.8, 0.05));
+        let cfg = VadConfig {
+            early_ms: 100,
+            ..VadConfig::default()
+        };
+        let (pauses, events) = run_with_pauses(&pcm, cfg.clone());
+        assert_eq!(pauses.len(), 1);
+        let (at_ms, pause) = &pauses[0];
+        assert!(at_ms - pause.end_ms >= u64::from(cfg.tail_ms));
+        assert_eq!(pause, utterances(&events)[0]);
     }
 
     #[test]
