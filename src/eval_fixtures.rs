@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::brain::asr::Language;
 use crate::brain::text;
 use crate::runtime::replay::ReplayReport;
-use crate::session::{HUMAN_AGENT, RouteKind};
+use crate::session::{HUMAN_AGENT, RouteKind, SpeculationStats};
 
 /// A fixture's sidecar (`<id>.json` next to `<id>.wav`).
 #[derive(Debug, Clone, Deserialize)]
@@ -86,6 +86,9 @@ pub struct Outcome {
     pub errors: usize,
     pub reference_len: usize,
     pub decision_ms: Vec<f64>,
+    /// End of the caller's speech to each decision.
+    pub speech_end_ms: Vec<f64>,
+    pub speculation: SpeculationStats,
     pub hypothesis: String,
 }
 
@@ -118,6 +121,8 @@ pub fn score(f: &Fixture, r: &ReplayReport) -> Outcome {
         errors,
         reference_len,
         decision_ms: r.decision_ms.clone(),
+        speech_end_ms: r.speech_end_ms.clone(),
+        speculation: r.speculation,
         hypothesis,
     }
 }
@@ -164,8 +169,14 @@ pub struct Summary {
     pub agitation_precision: f64,
     pub agitation_recall: f64,
     pub error_rate: f64,
+    /// From the endpoint to the decision.
     pub decision_ms_median: f64,
     pub decision_ms_p95: f64,
+    /// From the end of the caller's speech to the decision.
+    pub speech_end_ms_median: f64,
+    pub speech_end_ms_p95: f64,
+    /// Early recognition over all calls.
+    pub speculation: SpeculationStats,
 }
 
 pub fn summarize(outcomes: &[Outcome]) -> Summary {
@@ -185,11 +196,24 @@ pub fn summarize(outcomes: &[Outcome]) -> Summary {
     let agitated = count(&|o| o.expected_agitated);
     let errors: usize = outcomes.iter().map(|o| o.errors).sum();
     let words: usize = outcomes.iter().map(|o| o.reference_len).sum();
-    let mut ms: Vec<f64> = outcomes
-        .iter()
-        .flat_map(|o| o.decision_ms.iter().copied())
-        .collect();
-    ms.sort_by(f64::total_cmp);
+    let sorted = |of: &dyn Fn(&Outcome) -> &[f64]| {
+        let mut ms: Vec<f64> = outcomes
+            .iter()
+            .flat_map(|o| of(o).iter().copied())
+            .collect();
+        ms.sort_by(f64::total_cmp);
+        ms
+    };
+    let ms = sorted(&|o| &o.decision_ms);
+    let from_speech_end = sorted(&|o| &o.speech_end_ms);
+    let speculation =
+        outcomes
+            .iter()
+            .fold(SpeculationStats::default(), |sum, o| SpeculationStats {
+                asked: sum.asked + o.speculation.asked,
+                used: sum.used + o.speculation.used,
+                wasted: sum.wasted + o.speculation.wasted,
+            });
     Summary {
         fixtures: outcomes.len(),
         routing_accuracy: ratio(count(&|o| o.routed_correctly), outcomes.len()),
@@ -212,6 +236,9 @@ pub fn summarize(outcomes: &[Outcome]) -> Summary {
         error_rate: ratio(errors, words),
         decision_ms_median: percentile(&ms, 0.5),
         decision_ms_p95: percentile(&ms, 0.95),
+        speech_end_ms_median: percentile(&from_speech_end, 0.5),
+        speech_end_ms_p95: percentile(&from_speech_end, 0.95),
+        speculation,
     }
 }
 

@@ -5,6 +5,7 @@ use super::replay::BrainArgs;
 use crate::brain::asr::Language;
 use crate::eval_fixtures::{self, Outcome, Summary};
 use crate::runtime::replay::Brain;
+use crate::session::EarlyDecision;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -24,6 +25,17 @@ pub struct Args {
     /// Print every fixture's outcome, not only the totals.
     #[arg(long)]
     pub verbose: bool,
+    /// Recognise only at the endpoint, not speculatively at pauses.
+    #[arg(long)]
+    pub no_early_recognition: bool,
+    /// End an utterance before its hangover when the early transcript is a
+    /// complete, confidently routed request.
+    #[arg(long, conflicts_with = "no_early_recognition")]
+    pub early_decision: bool,
+    /// Silence (ms) after which the utterance so far is recognised early;
+    /// default: the engine's.
+    #[arg(long)]
+    pub early_ms: Option<u32>,
 }
 
 pub fn run(args: Args) -> CliResult {
@@ -40,9 +52,15 @@ pub fn run(args: Args) -> CliResult {
         let mut opts = args.brain.options()?;
         opts.language = Some(language);
         let brain = Brain::load(&opts)?;
+        let mut config = brain.session_config();
+        config.early_recognition = !args.no_early_recognition;
+        config.early_decision = args.early_decision.then(EarlyDecision::default);
+        if let Some(ms) = args.early_ms {
+            config.vad.early_ms = ms;
+        }
         let mut outcomes = Vec::new();
         for f in set {
-            let report = brain.replay_file(&f.wav)?;
+            let report = brain.replay_file_with(&f.wav, config.clone())?;
             let o = eval_fixtures::score(f, &report);
             if args.verbose {
                 print_outcome(&o);
@@ -74,6 +92,12 @@ fn print_outcome(o: &Outcome) {
         o.reference_len,
         o.hypothesis
     );
+    let ms: Vec<String> = o
+        .speech_end_ms
+        .iter()
+        .map(|ms| format!("{ms:.0}"))
+        .collect();
+    println!("{:<28} end of speech -> decision: {} ms", "", ms.join(", "));
 }
 
 fn print_summary(language: Language, s: &Summary) {
@@ -105,6 +129,20 @@ fn print_summary(language: Language, s: &Summary) {
         "  end of utterance -> decision  median {:.0} ms, p95 {:.0} ms",
         s.decision_ms_median, s.decision_ms_p95
     );
+    println!(
+        "  end of speech -> decision     median {:.0} ms, p95 {:.0} ms",
+        s.speech_end_ms_median, s.speech_end_ms_p95
+    );
+    let e = s.speculation;
+    if e.asked > 0 {
+        println!(
+            "  early recognition          {} asked, {} used, {} wasted ({:.0}%)",
+            e.asked,
+            e.used,
+            e.wasted,
+            100.0 * f64::from(e.wasted) / f64::from(e.asked)
+        );
+    }
 }
 
 fn print_dataset(name: &str, d: &crate::eval_datasets::DatasetScore) {
