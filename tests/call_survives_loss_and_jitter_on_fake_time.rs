@@ -28,10 +28,10 @@ use ivr::eval_fixtures::{Fixture, error_count};
 use ivr::media::resample::upsample_8k_to_16k;
 use ivr::media::wav;
 use ivr::rtp::{MediaReceiver, MediaSender, ReceiverConfig, RtpPacket, RtpStats};
-use ivr::runtime::call_task::g711;
 use ivr::runtime::engine::CallSettings;
 use ivr::runtime::prompt_cache::PromptCache;
 use ivr::runtime::replay::Brain;
+use ivr::runtime::rtp_leg::g711;
 use ivr::runtime::tts::PromptRenderer;
 use ivr::session::{Decision, RouteKind};
 use ivr::sip::{
@@ -246,6 +246,7 @@ impl EngineSide {
                 barge_in: self.settings.barge_in,
                 caller: ivr::runtime::server::user_of(from),
                 call_id: call_id.to_string(),
+                sounds_dir: None,
             },
         );
         core.start(0);
@@ -337,6 +338,7 @@ fn drain(
             }
             CallOutput::Event(event) => c.events.push((at, event)),
             CallOutput::Handoff(decision) => c.handoffs.push(decision),
+            CallOutput::CallbackRequested => {}
             CallOutput::Hangup { .. } => hangup = true,
         }
     }

@@ -5,6 +5,10 @@
 //! first, so a barge-in or a decision takes effect before the frame the
 //! caller hears next is chosen; then the no-input timer is checked; then the
 //! playout (or the hold chime) gives at most one frame.
+//!
+//! A queued caller is one on hold or about to be (the transfer notice
+//! plays): what the queue reports is said between hold chimes, after
+//! whatever already plays, and key 1 asks for a callback.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -12,8 +16,9 @@ use std::sync::Arc;
 use crate::brain::intent::Router;
 use crate::call_record::{CallRecord, DecisionRecord, EventRecord};
 use crate::dialplan::{Action, Dialplan};
-use crate::session::{self, Decision, RouteKind, Session, SessionConfig};
+use crate::session::{self, Decision, DecisionReason, RouteKind, Session, SessionConfig};
 
+use super::announce::{self, Assembled, Assembler};
 use super::closing::is_closing;
 use super::hold::Hold;
 use super::playout::{Playout, PlayoutEvent};
@@ -36,6 +41,9 @@ enum Phase {
     Held {
         queue: String,
     },
+    /// The callback was taken: the confirmation plays, then the engine
+    /// hangs up; nothing the caller says changes that.
+    Leaving,
     Ended,
 }
 
@@ -83,6 +91,14 @@ pub struct Call {
     events: Vec<EventRecord>,
     queue: Option<String>,
     end_reason: Option<String>,
+    /// Recorded announcements waiting for their pieces.
+    assembler: Assembler,
+    /// Queue lines that came while the transfer notice plays: they follow
+    /// it once the caller is on hold.
+    deferred: Vec<Line>,
+    /// Cleared when a recording failed to load: announcements are then
+    /// said from text for the rest of the call.
+    recordings_work: bool,
 }
 
 impl Call {
@@ -116,6 +132,9 @@ impl Call {
             events: Vec::new(),
             queue: None,
             end_reason: None,
+            assembler: Assembler::default(),
+            deferred: Vec::new(),
+            recordings_work: true,
         }
     }
 
@@ -169,10 +188,23 @@ impl Call {
                 self.requested.remove(&key);
                 self.playout.provide(&key, &pcm_8k);
                 self.audio.insert(key, pcm_8k);
+                self.assemble();
             }
+            Input::QueuePosition {
+                position,
+                expected_wait_ms,
+            } => self.on_queue_position(now_ms, position, expected_wait_ms),
+            Input::OfferCallback => {
+                if self.is_queued() {
+                    self.emit(now_ms, CallEvent::CallbackOffered { at_ms: now_ms });
+                    let offer = announce::offer_callback(self.config.language);
+                    self.hold_line(offer);
+                }
+            }
+            Input::CallbackAccepted => self.on_callback_accepted(now_ms),
             Input::Hangup => self.on_hangup(now_ms),
             Input::Shutdown => {
-                if !matches!(self.phase, Phase::Ended) {
+                if !matches!(self.phase, Phase::Ended | Phase::Leaving) {
                     self.phase = Phase::Talking;
                     let goodbye = self.fixed(Fixed::Goodbye);
                     self.say(
@@ -248,6 +280,12 @@ impl Call {
             },
         );
         self.no_input_count = 0;
+        if digit == '1' && self.is_queued() {
+            // The queue decides whether a callback makes sense now.
+            self.emit(now_ms, CallEvent::CallbackRequested { at_ms: now_ms });
+            self.outputs.push_back(Output::CallbackRequested);
+            return;
+        }
         if self.config.barge_in && self.phase == Phase::Talking {
             self.barge_in(now_ms, now_ms);
         }
@@ -309,7 +347,7 @@ impl Call {
                 session::Output::Decision(d) => {
                     self.record_decision(now_ms, &d);
                     self.emit(now_ms, CallEvent::Decision(d.clone()));
-                    if self.phase != Phase::Ended {
+                    if matches!(self.phase, Phase::Talking | Phase::Held { .. }) {
                         self.react(now_ms, d);
                     }
                 }
@@ -358,10 +396,16 @@ impl Call {
                     .target
                     .clone()
                     .unwrap_or_else(|| self.dialplan.default_queue.clone());
+                // A queued caller asking for a person already waits for one:
+                // that keeps their place rather than moving them.
+                let wants_person = matches!(
+                    d.reason,
+                    DecisionReason::AskedForPerson | DecisionReason::PressedZero
+                );
                 if let Phase::Held { queue: held } = &self.phase {
                     // Already queued: the summary was refreshed (or the caller
                     // re-routed to another queue, which needs no new notice).
-                    if *held != queue {
+                    if *held != queue && !wants_person {
                         self.phase = Phase::Held {
                             queue: queue.clone(),
                         };
@@ -377,11 +421,15 @@ impl Call {
                     }
                     return;
                 }
-                if let After::Handoff(pending) = &mut self.after
-                    && pending.route.target == d.route.target
-                {
-                    **pending = d; // the transfer notice is already playing
-                    return;
+                if let After::Handoff(pending) = &mut self.after {
+                    // The transfer notice is already playing.
+                    if pending.route.target == d.route.target {
+                        **pending = d;
+                        return;
+                    }
+                    if wants_person {
+                        return;
+                    }
                 }
                 let transfer = self.fixed(Fixed::Transfer);
                 self.say(
@@ -463,28 +511,145 @@ impl Call {
             );
         }
         self.no_input_at = None;
+        if !matches!(after, After::Handoff(_)) {
+            self.deferred.clear(); // not going to hold after all
+        }
         self.after = after;
         self.reply = reply;
         for line in lines {
-            let audio = self.audio.get(&line.key).cloned();
-            if audio.is_none() && self.requested.insert(line.key.clone()) {
-                self.outputs.push_back(Output::RenderPrompt {
-                    key: line.key.clone(),
-                    text: line.text.clone(),
-                    language: self.config.language,
-                    wav: line.wav.clone(),
-                });
-            }
-            self.playout.push(line, audio);
+            self.push_line(line);
         }
         if self.playout.is_idle() {
             self.finish_prompts(now_ms); // nothing to say: go straight on
         }
     }
 
+    /// Queues a line after what plays, asking for its audio if needed.
+    fn push_line(&mut self, line: Line) {
+        let audio = self.audio.get(&line.key).cloned();
+        if audio.is_none() {
+            self.request(&line);
+        }
+        self.playout.push(line, audio);
+    }
+
+    /// Asks the runtime for a line's audio, once; an announcement joined
+    /// from recordings is made here, not asked for.
+    fn request(&mut self, line: &Line) {
+        if self.assembler.is_pending(&line.key) || !self.requested.insert(line.key.clone()) {
+            return;
+        }
+        self.outputs.push_back(Output::RenderPrompt {
+            key: line.key.clone(),
+            text: line.text.clone(),
+            language: self.config.language,
+            wav: line.wav.clone(),
+        });
+    }
+
+    /// On hold, or about to be once the transfer notice ends.
+    fn is_queued(&self) -> bool {
+        matches!(self.phase, Phase::Held { .. })
+            || (self.phase == Phase::Talking && matches!(self.after, After::Handoff(_)))
+    }
+
+    /// A line for the queued caller: after what plays, never cutting it.
+    fn hold_line(&mut self, line: Line) {
+        if matches!(self.after, After::Handoff(_)) {
+            self.deferred.push(line);
+        } else {
+            self.push_line(line);
+        }
+    }
+
+    fn on_queue_position(&mut self, now_ms: u64, position: usize, expected_wait_ms: u64) {
+        if !self.is_queued() {
+            return;
+        }
+        self.emit(
+            now_ms,
+            CallEvent::QueuePosition {
+                position,
+                expected_wait_ms,
+                at_ms: now_ms,
+            },
+        );
+        let sounds = self
+            .config
+            .sounds_dir
+            .as_deref()
+            .filter(|_| self.recordings_work);
+        let a = announce::position(self.config.language, sounds, position, expected_wait_ms);
+        match a.recorded {
+            Some((line, pieces)) => {
+                if !self.audio.contains_key(&line.key) && !self.assembler.is_pending(&line.key) {
+                    self.assembler.add(&line, &pieces, a.text);
+                    for piece in &pieces {
+                        if !self.audio.contains_key(&piece.key) {
+                            self.request(piece);
+                        }
+                    }
+                }
+                self.hold_line(line);
+                self.assemble();
+            }
+            None => a.text.into_iter().for_each(|l| self.hold_line(l)),
+        }
+    }
+
+    /// Joins recorded announcements whose pieces all arrived; one with a
+    /// piece that failed is said from text instead.
+    fn assemble(&mut self) {
+        for done in self.assembler.poll(&self.audio) {
+            match done {
+                Assembled::Ready { key, audio } => {
+                    self.playout.provide(&key, &audio);
+                    self.audio.insert(key, audio);
+                }
+                Assembled::Failed { key, text } => {
+                    self.recordings_work = false;
+                    for line in &text {
+                        if !self.audio.contains_key(&line.key) {
+                            self.request(line);
+                        }
+                    }
+                    let with_audio: Vec<_> = text
+                        .iter()
+                        .map(|l| (l.clone(), self.audio.get(&l.key).cloned()))
+                        .collect();
+                    self.playout.replace(&key, &with_audio);
+                    if let Some(at) = self.deferred.iter().position(|l| l.key == key) {
+                        self.deferred.splice(at..=at, text);
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_callback_accepted(&mut self, now_ms: u64) {
+        if !self.is_queued() {
+            return;
+        }
+        self.emit(now_ms, CallEvent::CallbackAccepted { at_ms: now_ms });
+        self.phase = Phase::Leaving;
+        let confirmation = announce::callback_confirmed(self.config.language);
+        self.say(
+            now_ms,
+            vec![confirmation],
+            After::Hangup("callback".into()),
+            None,
+        );
+    }
+
     fn play_frame(&mut self, now_ms: u64) {
+        let held = matches!(self.phase, Phase::Held { .. });
         let mut events = Vec::new();
-        let frame = self.playout.tick(now_ms, &mut events);
+        // A prompt on hold waits for a chime under way to end.
+        let frame = if held && self.hold.is_chiming() {
+            None
+        } else {
+            self.playout.tick(now_ms, &mut events)
+        };
         let (before, after): (Vec<_>, Vec<_>) = events.into_iter().partition(|e| {
             matches!(
                 e,
@@ -496,9 +661,7 @@ impl Call {
         }
         if let Some(frame) = frame {
             self.outputs.push_back(Output::Play(frame));
-        } else if matches!(self.phase, Phase::Held { .. })
-            && let Some(frame) = self.hold.tick()
-        {
+        } else if held && let Some(frame) = self.hold.tick() {
             self.outputs.push_back(Output::Play(frame));
         }
         for event in after {
@@ -536,7 +699,12 @@ impl Call {
                 self.requested.remove(&key);
                 self.emit(now_ms, CallEvent::PromptMissing { key, at_ms: now_ms })
             }
-            PlayoutEvent::Drained => self.finish_prompts(now_ms),
+            PlayoutEvent::Drained => {
+                if matches!(self.phase, Phase::Held { .. }) {
+                    self.hold.resume();
+                }
+                self.finish_prompts(now_ms)
+            }
         }
     }
 
@@ -564,6 +732,9 @@ impl Call {
                         at_ms: now_ms,
                     },
                 );
+                for line in std::mem::take(&mut self.deferred) {
+                    self.push_line(line);
+                }
             }
             After::Hangup(reason) => {
                 self.end(now_ms, &reason);

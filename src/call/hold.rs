@@ -14,6 +14,8 @@ const AMPLITUDE: f32 = 2000.0;
 /// (frequency Hz, length ms) of each note; a rising major third.
 const NOTES: [(f32, usize); 2] = [(523.25, 260), (659.25, 360)];
 const FADE_MS: usize = 30;
+/// Quiet after a prompt on hold before the chime comes back.
+const RESUME_QUIET_MS: usize = 1000;
 
 /// Position in the repeating hold pattern.
 #[derive(Debug, Default)]
@@ -34,6 +36,17 @@ impl Hold {
         let end = (start + FRAME_SAMPLES).min(chime.len());
         frame[..end - start].copy_from_slice(&chime[start..end]);
         Some(frame)
+    }
+
+    /// Whether the chime has started and not ended: a prompt waits for it
+    /// rather than cutting it off.
+    pub fn is_chiming(&self) -> bool {
+        self.frame > 0 && self.frame * FRAME_SAMPLES < chime().len()
+    }
+
+    /// After a prompt: a short quiet, then the chime again.
+    pub fn resume(&mut self) {
+        self.frame = CYCLE_FRAMES - RESUME_QUIET_MS / 20;
     }
 }
 
@@ -75,5 +88,21 @@ mod tests {
         let peak = chime().iter().map(|s| s.unsigned_abs()).max().unwrap();
         assert!(peak > 1000 && peak <= AMPLITUDE as u16, "{peak}");
         assert_eq!(hold.tick(), cycle[0], "the cycle repeats");
+    }
+
+    #[test]
+    fn chiming_only_between_the_first_and_last_chime_frame() {
+        let mut hold = Hold::default();
+        assert!(!hold.is_chiming(), "about to start is not under way");
+        let chime_frames = chime().len().div_ceil(FRAME_SAMPLES);
+        for _ in 0..chime_frames - 1 {
+            hold.tick();
+            assert!(hold.is_chiming());
+        }
+        hold.tick();
+        assert!(!hold.is_chiming());
+        hold.resume();
+        let quiet = (0..).take_while(|_| hold.tick().is_none()).count();
+        assert_eq!(quiet, RESUME_QUIET_MS / 20);
     }
 }

@@ -9,7 +9,13 @@
 //! for its key arrived. Times passed in are the runtime's `now_ms`; times
 //! in events are the same clock, times in the call record are ms from the
 //! start of the call.
+//!
+//! Once handed to a queue the caller hears the hold chime and, between
+//! chimes, what the queue reports ([`Input::QueuePosition`],
+//! [`Input::OfferCallback`]); pressing 1 asks for a callback
+//! ([`Output::CallbackRequested`]) and an accepted one ends the call.
 
+mod announce;
 mod closing;
 mod conversation;
 mod hold;
@@ -26,6 +32,7 @@ use serde::Serialize;
 use crate::brain::asr::{Language, TranscribeRequest, Transcript};
 use crate::session::{Decision, UtteranceReport};
 
+pub use announce::{announcement_sounds, queue_prompts};
 pub use conversation::Call;
 pub use prompts::{clarify_prompts, static_prompts};
 
@@ -46,6 +53,10 @@ pub struct CallConfig {
     pub caller: String,
     /// The engine's id for the call; it becomes the record's `id`.
     pub call_id: String,
+    /// A folder of recorded queue prompts laid out like Asterisk's core
+    /// sounds (see [`announcement_sounds`]); `None`: queue announcements
+    /// are rendered from text.
+    pub sounds_dir: Option<PathBuf>,
 }
 
 impl Default for CallConfig {
@@ -57,6 +68,7 @@ impl Default for CallConfig {
             barge_in: true,
             caller: String::new(),
             call_id: String::new(),
+            sounds_dir: None,
         }
     }
 }
@@ -76,6 +88,19 @@ pub enum Input<'a> {
         key: String,
         pcm_8k: Arc<[i16]>,
     },
+    /// The caller is `position`-th in their queue (1: next) with about
+    /// `expected_wait_ms` to wait: they hear it between hold chimes, after
+    /// whatever already plays. Ignored unless the caller is queued.
+    QueuePosition {
+        position: usize,
+        expected_wait_ms: u64,
+    },
+    /// The queue offers a callback: the caller hears "press 1". Ignored
+    /// unless the caller is queued.
+    OfferCallback,
+    /// The queue took the caller's callback request: they hear the
+    /// confirmation, then the engine hangs up with reason `callback`.
+    CallbackAccepted,
     /// The caller hung up.
     Hangup,
     /// The engine is shutting down: say goodbye, then hang up.
@@ -103,6 +128,9 @@ pub enum Output {
     Event(CallEvent),
     /// Put the caller in the decision's queue; the call then waits on hold.
     Handoff(Decision),
+    /// The queued caller pressed 1: they would rather be called back. The
+    /// queue decides; if it agrees, answer with [`Input::CallbackAccepted`].
+    CallbackRequested,
     /// The engine hangs up (after the goodbye has played).
     Hangup { reason: String },
 }
@@ -178,6 +206,23 @@ pub enum CallEvent {
     /// Handed to a queue; the caller is on hold.
     Queued {
         queue: String,
+        at_ms: u64,
+    },
+    /// The queue reported the caller's place; the announcement follows.
+    QueuePosition {
+        position: usize,
+        expected_wait_ms: u64,
+        at_ms: u64,
+    },
+    CallbackOffered {
+        at_ms: u64,
+    },
+    /// The caller pressed 1 while queued.
+    CallbackRequested {
+        at_ms: u64,
+    },
+    /// The queue will call back; the engine hangs up after the confirmation.
+    CallbackAccepted {
         at_ms: u64,
     },
     /// A re-routed caller left the queue for self-service.

@@ -66,6 +66,25 @@ impl Playout {
         }
     }
 
+    /// Puts `lines` in place of every queued segment under `key` that has
+    /// not started (a recorded announcement that has to be said from text).
+    pub fn replace(&mut self, key: &str, lines: &[(Line, Option<Arc<[i16]>>)]) {
+        let mut out = VecDeque::with_capacity(self.queue.len() + lines.len());
+        for s in self.queue.drain(..) {
+            if s.line.key == key && s.pos == 0 {
+                out.extend(lines.iter().map(|(line, audio)| Segment {
+                    line: line.clone(),
+                    audio: audio.clone(),
+                    pos: 0,
+                    waiting_since: None,
+                }));
+            } else {
+                out.push_back(s);
+            }
+        }
+        self.queue = out;
+    }
+
     pub fn is_idle(&self) -> bool {
         self.queue.is_empty()
     }
@@ -227,6 +246,26 @@ mod tests {
                 key: "empty".into()
             }
         );
+    }
+
+    #[test]
+    fn a_waiting_segment_is_replaced_in_place() {
+        let mut p = Playout::default();
+        p.push(line("a", false), Some(audio(160, 1)));
+        p.push(line("joined", false), None);
+        p.push(line("c", false), Some(audio(160, 3)));
+        p.replace(
+            "joined",
+            &[
+                (line("x", false), Some(audio(160, 5))),
+                (line("y", false), None),
+            ],
+        );
+        p.provide("y", &audio(160, 6));
+        let mut events = Vec::new();
+        let frames: Vec<_> = (0..4).filter_map(|i| p.tick(i * 20, &mut events)).collect();
+        let firsts: Vec<i16> = frames.iter().map(|f| f[0]).collect();
+        assert_eq!(firsts, [1, 5, 6, 3]);
     }
 
     #[test]

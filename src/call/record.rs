@@ -100,6 +100,20 @@ pub(crate) fn event(e: &CallEvent, at_ms: u64) -> EventRecord {
         CallEvent::CallerDone { text, .. } => ("caller_done", text.clone()),
         CallEvent::Queued { queue, .. } => ("queued", queue.clone()),
         CallEvent::LeftQueue { queue, .. } => ("left_queue", queue.clone()),
+        CallEvent::QueuePosition {
+            position,
+            expected_wait_ms,
+            ..
+        } => (
+            "queue_position",
+            format!(
+                "position {position}, expected wait {} s",
+                expected_wait_ms / 1000
+            ),
+        ),
+        CallEvent::CallbackOffered { .. } => ("callback_offered", String::new()),
+        CallEvent::CallbackRequested { .. } => ("callback_requested", String::new()),
+        CallEvent::CallbackAccepted { .. } => ("callback_accepted", String::new()),
         CallEvent::Ended { reason, .. } => ("ended", reason.clone()),
     };
     EventRecord {

@@ -101,11 +101,19 @@ pub struct Harness {
     pub heard: Vec<Heard>,
     pub rendered: Vec<String>,
     pub handoffs: Vec<Decision>,
+    /// How many times the caller asked for a callback.
+    pub callback_requests: usize,
     pub hangup: Option<String>,
     pub transcripts: Vec<String>,
     recogniser: Recogniser,
     /// Prompt audio is answered this many ticks after it is asked for.
     pub prompt_delay_ticks: u64,
+    /// Recorded prompts (`wav: Some`) are loaded from their files the way
+    /// the runtime loads them (empty audio when that fails) instead of
+    /// being synthesised from their text.
+    pub load_wavs: bool,
+    /// The recordings asked for, in order.
+    pub wavs: Vec<PathBuf>,
     due: Vec<(u64, String, Arc<[i16]>)>,
     playing: Option<String>,
     hiss_seed: u64,
@@ -151,10 +159,13 @@ impl Harness {
             heard: Vec::new(),
             rendered: Vec::new(),
             handoffs: Vec::new(),
+            callback_requests: 0,
             hangup: None,
             transcripts: Vec::new(),
             recogniser,
             prompt_delay_ticks: 0,
+            load_wavs: false,
+            wavs: Vec::new(),
             due: Vec::new(),
             playing: None,
             hiss_seed: 7,
@@ -219,9 +230,20 @@ impl Harness {
     pub fn drain(&mut self) {
         while let Some(out) = self.call.poll_output() {
             match out {
-                Output::RenderPrompt { key, text, .. } => {
+                Output::RenderPrompt { key, text, wav, .. } => {
                     self.rendered.push(key.clone());
-                    let pcm_8k = prompt_audio(&text);
+                    let pcm_8k = match wav {
+                        Some(path) if self.load_wavs => {
+                            self.wavs.push(path.clone());
+                            ivr::runtime::tts::load_wav(&path)
+                                .unwrap_or_else(|_| Arc::from(Vec::new()))
+                        }
+                        Some(path) => {
+                            self.wavs.push(path);
+                            prompt_audio(&text)
+                        }
+                        None => prompt_audio(&text),
+                    };
                     if self.prompt_delay_ticks == 0 {
                         self.call
                             .handle_input(self.now, Input::PromptAudio { key, pcm_8k });
@@ -258,6 +280,7 @@ impl Harness {
                     self.events.push(event);
                 }
                 Output::Handoff(d) => self.handoffs.push(d),
+                Output::CallbackRequested => self.callback_requests += 1,
                 Output::Hangup { reason } => self.hangup = Some(reason),
             }
         }
