@@ -291,19 +291,28 @@ fn an_announcement_waits_for_the_line_already_playing() {
 
 #[test]
 fn a_report_during_the_transfer_notice_follows_it_on_hold() {
-    let mut h = Harness::scripted(&[]);
-    h.start();
-    h.silence(500);
-    h.dtmf('0');
-    h.silence(100);
-    assert!(h.handoffs.is_empty(), "the transfer notice still plays");
-    report(&mut h, 2, 90_000);
-    assert!(h.wait_for(30_000, |h| h.finished("en:queue:thanks")));
-    assert!(h.finished("en:transfer"), "not cut off");
-    assert_eq!(h.handoffs.len(), 1);
-    let started = h.started();
-    let at = |key: &str| started.iter().position(|k| k == key).unwrap();
-    assert!(at("en:transfer") < at("en:queue:position:2"));
+    let text = (
+        CallConfig::default(),
+        "en:queue:position:2",
+        "en:queue:thanks",
+    );
+    let key = "en:queue:recorded:2:2";
+    let recorded = (with_sounds("sounds"), key, key);
+    for (config, first, last) in [text, recorded] {
+        let mut h = Harness::scripted_with(&[], config);
+        h.start();
+        h.silence(500);
+        h.dtmf('0');
+        h.silence(100);
+        assert!(h.handoffs.is_empty(), "the transfer notice still plays");
+        report(&mut h, 2, 90_000);
+        assert!(h.wait_for(30_000, |h| h.finished(last)), "{:?}", h.events);
+        assert!(h.finished("en:transfer"), "not cut off");
+        assert_eq!(h.handoffs.len(), 1);
+        let started = h.started();
+        let at = |key: &str| started.iter().position(|k| k == key).unwrap();
+        assert_eq!(at(first), at("en:transfer") + 1, "{started:?}");
+    }
 }
 
 #[test]

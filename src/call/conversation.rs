@@ -95,7 +95,8 @@ pub struct Call {
     assembler: Assembler,
     /// Queue lines that came while the transfer notice plays: they follow
     /// it once the caller is on hold.
-    deferred: Vec<Line>,
+    /// With the audio of a joined announcement, once made.
+    deferred: Vec<(Line, Option<Arc<[i16]>>)>,
     /// Cleared when a recording failed to load: announcements are then
     /// said from text for the rest of the call.
     recordings_work: bool,
@@ -556,7 +557,7 @@ impl Call {
     /// A line for the queued caller: after what plays, never cutting it.
     fn hold_line(&mut self, line: Line) {
         if matches!(self.after, After::Handoff(_)) {
-            self.deferred.push(line);
+            self.deferred.push((line, None));
         } else {
             self.push_line(line);
         }
@@ -582,7 +583,7 @@ impl Call {
         let a = announce::position(self.config.language, sounds, position, expected_wait_ms);
         match a.recorded {
             Some((line, pieces)) => {
-                if !self.audio.contains_key(&line.key) && !self.assembler.is_pending(&line.key) {
+                if !self.assembler.is_pending(&line.key) {
                     self.assembler.add(&line, &pieces, a.text);
                     for piece in &pieces {
                         if !self.audio.contains_key(&piece.key) {
@@ -603,8 +604,14 @@ impl Call {
         for done in self.assembler.poll(&self.audio) {
             match done {
                 Assembled::Ready { key, audio } => {
+                    // Not cached with the prompts: it is seconds of audio,
+                    // joined again from the cached pieces when said again.
                     self.playout.provide(&key, &audio);
-                    self.audio.insert(key, audio);
+                    for (line, joined) in &mut self.deferred {
+                        if line.key == key {
+                            *joined = Some(audio.clone());
+                        }
+                    }
                 }
                 Assembled::Failed { key, text } => {
                     self.recordings_work = false;
@@ -618,8 +625,9 @@ impl Call {
                         .map(|l| (l.clone(), self.audio.get(&l.key).cloned()))
                         .collect();
                     self.playout.replace(&key, &with_audio);
-                    if let Some(at) = self.deferred.iter().position(|l| l.key == key) {
-                        self.deferred.splice(at..=at, text);
+                    if let Some(at) = self.deferred.iter().position(|(l, _)| l.key == key) {
+                        self.deferred
+                            .splice(at..=at, text.into_iter().map(|l| (l, None)));
                     }
                 }
             }
@@ -732,8 +740,11 @@ impl Call {
                         at_ms: now_ms,
                     },
                 );
-                for line in std::mem::take(&mut self.deferred) {
-                    self.push_line(line);
+                for (line, joined) in std::mem::take(&mut self.deferred) {
+                    match joined {
+                        Some(audio) => self.playout.push(line, Some(audio)),
+                        None => self.push_line(line),
+                    }
                 }
             }
             After::Hangup(reason) => {
