@@ -30,7 +30,8 @@ for _ in $(seq 1 100); do grep -q "answering SIP" "$work/serve.log" && break; sl
 target="sip:hotline@127.0.0.1:$port"
 echo "## $(date -u +%F) $(git rev-parse --short HEAD) $(nproc) cores"
 echo "### voice-to-voice, 1 caller at a time (every English fixture)"
-for f in audio-fixtures/en_*.wav; do echo "$f"; done | head -${BENCH_FIXTURES:-20} | while read -r f; do
+mapfile -t fixtures < <(ls audio-fixtures/en_*.wav)
+for f in "${fixtures[@]:0:${BENCH_FIXTURES:-20}}"; do
   $ivr bench voice --target "$target" --calls 1 --fixture "$f" --json
 done > "$work/one.jsonl"
 python3 - "$work/one.jsonl" <<'PY'

@@ -247,6 +247,8 @@ impl EngineSide {
                 caller: ivr::runtime::server::user_of(from),
                 call_id: call_id.to_string(),
                 sounds_dir: None,
+                // As the engine runs: speculative transcripts at pauses.
+                early_recognition: self.settings.early_recognition,
             },
         );
         core.start(0);

@@ -107,7 +107,10 @@ impl Call {
         let session = Session::new(
             dialplan.clone(),
             router,
-            SessionConfig::new(config.language),
+            SessionConfig {
+                early_recognition: config.early_recognition,
+                ..SessionConfig::new(config.language)
+            },
         );
         Call {
             dialplan,
@@ -334,7 +337,10 @@ impl Call {
                     }
                 }
                 session::Output::Transcribe(req) => {
-                    self.speaking = false;
+                    // A guess made at a pause: the caller may still be talking.
+                    if !req.speculative {
+                        self.speaking = false;
+                    }
                     self.outputs.push_back(Output::Transcribe(req));
                 }
                 session::Output::Utterance(u) => {

@@ -57,6 +57,11 @@ pub struct CallConfig {
     /// sounds (see [`announcement_sounds`]); `None`: queue announcements
     /// are rendered from text.
     pub sounds_dir: Option<PathBuf>,
+    /// Transcribe at the caller's first pause, so the answer is ready when
+    /// the endpoint fires (see `SessionConfig::early_recognition`). Off by
+    /// default here because scripted tests answer requests in order; the
+    /// engine turns it on.
+    pub early_recognition: bool,
 }
 
 impl Default for CallConfig {
@@ -69,6 +74,7 @@ impl Default for CallConfig {
             caller: String::new(),
             call_id: String::new(),
             sounds_dir: None,
+            early_recognition: false,
         }
     }
 }

@@ -54,6 +54,7 @@ pub async fn serve(config: Config) -> CliResult {
                 .record_calls
                 .then(|| config.storage.recordings.clone()),
             sounds_dir: crate::runtime::engine::default_sounds_dir(),
+            early_recognition: true,
         },
     ));
     let warm = engine.clone();

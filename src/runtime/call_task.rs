@@ -151,9 +151,8 @@ impl CallTask {
                 barge_in: settings.barge_in,
                 caller: setup.caller.clone(),
                 call_id: setup.id.clone(),
-                // Queue announcements are rendered from text until the
-                // config names a folder of recorded prompts.
-                sounds_dir: None,
+                sounds_dir: settings.sounds_dir.clone(),
+                early_recognition: settings.early_recognition,
             },
         );
         let recorder = settings.recordings.as_ref().and_then(|dir| {

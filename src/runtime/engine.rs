@@ -26,6 +26,8 @@ pub struct CallSettings {
     pub recordings: Option<PathBuf>,
     /// Recorded prompts for queue announcements (Asterisk's sound layout).
     pub sounds_dir: Option<PathBuf>,
+    /// Transcribe at the caller's first pause (speculatively).
+    pub early_recognition: bool,
 }
 
 impl Default for CallSettings {
@@ -37,6 +39,7 @@ impl Default for CallSettings {
             playout_delay_ms: 60,
             recordings: None,
             sounds_dir: default_sounds_dir(),
+            early_recognition: true,
         }
     }
 }
