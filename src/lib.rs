@@ -2,8 +2,8 @@
 //!
 //! The crate is split the way sans-IO protocol stacks (str0m, quinn-proto) are:
 //! - the **core** (`media`, `brain`, `dialplan`, `session`, `sip`, `rtp`,
-//!   `call`) is plain state
-//!   machines and DSP. It never reads the clock, never touches a socket or a
+//!   `queue`, `call`) is plain state machines and DSP. It never reads the
+//!   clock, never touches a socket or a
 //!   thread, and never calls Whisper. It is driven with
 //!   `handle_input(now, input)` / `poll_output()` / `poll_timeout()`.
 //! - the **runtime** (`runtime`) owns threads, the clock and the Whisper
