@@ -262,10 +262,7 @@ impl SipLoop {
 
     async fn on_event(&mut self, event: SipEvent, cmd_tx: &mpsc::Sender<SipCommand>) {
         let now = self.clock.now_ms();
-        let Some(event) = self
-            .switchboard
-            .sip_event(now, &mut self.endpoint, &self.calls, event)
-        else {
+        let Some(event) = self.switchboard.sip_event(now, &self.calls, event) else {
             return;
         };
         match event {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use tokio::sync::mpsc;
 
-use crate::queue::{Acd, AcdConfig, Input as AcdInput, Output as AcdOutput};
+use crate::queue::{Acd, AcdConfig, AgentState, Input as AcdInput, Output as AcdOutput};
 use crate::runtime::call_task::{CallMsg, QueuedCall};
 use crate::runtime::rtp_ports::RtpPorts;
 use crate::sip::{CallHandle, EndReason, Endpoint, SipEvent};
@@ -26,6 +26,8 @@ pub struct Switchboard {
     legs: HashMap<CallHandle, Leg>,
     /// The agent leg of each caller (by engine call id).
     leg_of: HashMap<String, CallHandle>,
+    /// Agents whose phones are registered now.
+    registered: std::collections::HashSet<String>,
     /// Base of the Call-Info URL (`http://host:port`), when the API runs.
     http_base: Option<String>,
 }
@@ -40,6 +42,7 @@ impl Switchboard {
             queued: HashMap::new(),
             legs: HashMap::new(),
             leg_of: HashMap::new(),
+            registered: Default::default(),
             http_base,
         }
     }
@@ -97,7 +100,6 @@ impl Switchboard {
     pub fn sip_event(
         &mut self,
         now_ms: u64,
-        endpoint: &mut Endpoint,
         calls: &HashMap<CallHandle, mpsc::Sender<CallMsg>>,
         event: SipEvent,
     ) -> Option<SipEvent> {
@@ -109,11 +111,27 @@ impl Switchboard {
                         agent: user.clone(),
                     },
                 );
-                // A phone that registers is an agent ready to work.
-                self.acd_input(now_ms, AcdInput::AgentLogin { agent: user });
+                // A phone that registers is an agent ready to work; a
+                // refresh must not undo a pause or a logout by feature code.
+                let first = !self.registered.contains(&user);
+                if first
+                    && self
+                        .acd
+                        .agent(&user)
+                        .is_some_and(|a| a.state == AgentState::LoggedOut)
+                {
+                    self.acd_input(
+                        now_ms,
+                        AcdInput::AgentLogin {
+                            agent: user.clone(),
+                        },
+                    );
+                }
+                self.registered.insert(user);
                 None
             }
             SipEvent::Unregistered { user } => {
+                self.registered.remove(&user);
                 self.acd_input(now_ms, AcdInput::AgentUnregistered { agent: user });
                 None
             }
@@ -177,7 +195,6 @@ impl Switchboard {
                     }
                 };
                 self.acd_input(now_ms, input);
-                let _ = endpoint;
                 None
             }
             other => Some(other),
