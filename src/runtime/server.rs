@@ -171,7 +171,11 @@ impl SipLoop {
             };
             let timer = due.map(|ms| self.clock.instant_at(ms));
             let far = tokio::time::Instant::now() + Duration::from_secs(3600);
-            let wake = timer.map_or(far, Into::into);
+            let mut wake: tokio::time::Instant = timer.map_or(far, Into::into);
+            // A stopping engine must wake for its deadline even when idle.
+            if let Some(d) = deadline {
+                wake = wake.min(d);
+            }
             tokio::select! {
                 received = self.udp.recv_from(&mut buf) => {
                     if let Ok((n, addr)) = received {
