@@ -155,44 +155,19 @@ impl Switchboard {
                 None
             }
             SipEvent::Failed { call, status } if self.legs.contains_key(&call) => {
-                let leg = self.legs.remove(&call)?;
-                self.leg_of.remove(&leg.call_id);
-                if let Some(tx) = calls.get(&leg.caller) {
-                    let _ = tx.try_send(CallMsg::AgentLegEnded);
-                }
-                let input = if status == 408 || status == 480 {
-                    AcdInput::AgentNoAnswer {
-                        agent: leg.agent,
-                        call: leg.call_id,
-                    }
-                } else {
-                    AcdInput::AgentRejected {
-                        agent: leg.agent,
-                        call: leg.call_id,
-                    }
-                };
-                self.acd_input(now_ms, input);
+                let leg = self.end_leg(calls, call)?;
+                let no_answer = status == 408 || status == 480;
+                self.acd_input(now_ms, unanswered(leg, no_answer));
                 None
             }
             SipEvent::CallEnded { call, reason } if self.legs.contains_key(&call) => {
-                let leg = self.legs.remove(&call)?;
-                self.leg_of.remove(&leg.call_id);
-                if let Some(tx) = calls.get(&leg.caller) {
-                    let _ = tx.try_send(CallMsg::AgentLegEnded);
-                }
+                let leg = self.end_leg(calls, call)?;
                 let input = if leg.answered {
                     self.queued.remove(&leg.call_id);
                     AcdInput::CallEnded { call: leg.call_id }
-                } else if matches!(reason, EndReason::Failed(408) | EndReason::Cancelled) {
-                    AcdInput::AgentNoAnswer {
-                        agent: leg.agent,
-                        call: leg.call_id,
-                    }
                 } else {
-                    AcdInput::AgentRejected {
-                        agent: leg.agent,
-                        call: leg.call_id,
-                    }
+                    let no_answer = matches!(reason, EndReason::Failed(408) | EndReason::Cancelled);
+                    unanswered(leg, no_answer)
                 };
                 self.acd_input(now_ms, input);
                 None
@@ -298,6 +273,20 @@ impl Switchboard {
         Ok(())
     }
 
+    /// Forgets an agent leg and tells its caller's task it is over.
+    fn end_leg(
+        &mut self,
+        calls: &HashMap<CallHandle, mpsc::Sender<CallMsg>>,
+        call: CallHandle,
+    ) -> Option<Leg> {
+        let leg = self.legs.remove(&call)?;
+        self.leg_of.remove(&leg.call_id);
+        if let Some(tx) = calls.get(&leg.caller) {
+            let _ = tx.try_send(CallMsg::AgentLegEnded);
+        }
+        Some(leg)
+    }
+
     /// Sends a message to a waiting caller's task.
     fn tell(&self, calls: &HashMap<CallHandle, mpsc::Sender<CallMsg>>, call: &str, msg: CallMsg) {
         if let Some(q) = self.queued.get(call)
@@ -312,6 +301,16 @@ impl Switchboard {
             // A late answer after a cancelled ring and the like: nothing changed.
             tracing::debug!("queue: {e}");
         }
+    }
+}
+
+/// What the ACD hears of a ring that was not answered.
+fn unanswered(leg: Leg, no_answer: bool) -> AcdInput {
+    let (agent, call) = (leg.agent, leg.call_id);
+    if no_answer {
+        AcdInput::AgentNoAnswer { agent, call }
+    } else {
+        AcdInput::AgentRejected { agent, call }
     }
 }
 
