@@ -3,65 +3,13 @@
 //! requests with 400 (505 for another SIP version), drops what cannot be
 //! answered, and never panics, also on truncated and mutated copies.
 
+#[path = "common/rfc4475.rs"]
+mod rfc4475;
 mod sip_harness;
 
 use ivr::sip::{Input, Message, SipEvent};
+use rfc4475::{EXPECTED, endpoint_expectation};
 use sip_harness::{drain_lenient as drain, endpoint, udp};
-
-/// The first response the endpoint sends for each message, or None when it
-/// must stay silent (responses, and requests without a Via to answer).
-const EXPECTED: &[(&str, Option<u16>)] = &[
-    ("wsinv", Some(481)), // INVITE with a To tag for a dialog we do not have
-    ("intmeth", Some(501)),
-    ("esc01", Some(100)),   // a new call
-    ("escnull", Some(403)), // REGISTER: no agents configured
-    ("esc02", Some(501)),
-    ("lwsdisp", Some(200)),
-    ("longreq", Some(100)),
-    ("dblreq", Some(403)), // REGISTER: no agents configured
-    ("semiuri", Some(200)),
-    ("transports", Some(200)),
-    ("mpart01", Some(405)),
-    ("unreason", None),
-    ("noreason", None),
-    ("badinv01", Some(400)),
-    ("clerr", Some(400)),
-    ("ncl", Some(400)),
-    ("scalar02", Some(400)),
-    ("scalarlg", None),
-    ("quotbal", Some(400)),
-    ("ltgtruri", Some(400)),
-    ("lwsruri", Some(400)),
-    ("lwsstart", Some(400)),
-    ("trws", Some(400)),
-    ("escruri", Some(400)),
-    ("baddate", Some(400)),
-    ("regbadct", Some(400)),
-    ("badaspec", Some(400)),
-    ("baddn", Some(400)),
-    ("badvers", Some(505)),
-    ("mismatch01", Some(400)),
-    ("mismatch02", Some(400)),
-    ("bigcode", None),
-    ("badbranch", Some(200)),
-    ("insuf", Some(400)),
-    ("unkscm", Some(416)),
-    ("novelsc", Some(416)),
-    ("unksm2", Some(416)), // REGISTER of an isbn: address of record
-    ("bext01", Some(420)),
-    ("invut", Some(415)),
-    ("regaut01", Some(403)), // REGISTER: no agents configured
-    ("multi01", Some(400)),
-    ("mcl01", Some(400)),
-    ("bcast", None),
-    ("zeromf", Some(200)),
-    ("cparam01", Some(403)), // REGISTER: no agents configured
-    ("cparam02", Some(403)), // REGISTER: no agents configured
-    ("regescrt", Some(403)), // REGISTER: no agents configured
-    ("sdp01", Some(406)),
-    ("inv2543", Some(100)),
-    ("test", None),
-];
 
 fn files() -> Vec<(String, Vec<u8>)> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance/rfc4475");
@@ -87,7 +35,7 @@ fn each_message_gets_the_answer_rfc_4475_asks_for() {
     let files = files();
     assert_eq!(files.len(), EXPECTED.len());
     for (name, bytes) in &files {
-        let expected = EXPECTED.iter().find(|(n, _)| n == name).unwrap().1;
+        let expected = endpoint_expectation(name);
         let mut ep = endpoint("127.0.0.1:5060", 1);
         ep.handle_input(0, Input::Received { peer, bytes });
         let out = drain(&mut ep);
