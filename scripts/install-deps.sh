@@ -8,6 +8,7 @@ packages=(
   espeak-ng sox libsox-fmt-all   # prompts and test audio
   sip-tester baresip-core        # real SIP peers in the tests (sipp, baresip)
   asterisk-core-sounds-en-wav    # recorded queue prompts
+  chromium chromium-driver       # headless browser for the board and agent screen tests
 )
 
 missing=()
