@@ -13,6 +13,8 @@
 //! Tests drive the core directly on fake time from recorded audio and get the
 //! same answer every run.
 
+pub mod auth;
+pub mod board;
 pub mod brain;
 pub mod call;
 pub mod call_record;

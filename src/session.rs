@@ -81,6 +81,8 @@ pub struct UtteranceReport {
     pub confidence: f32,
     pub ranked: Vec<(String, f32)>,
     pub agitation: f32,
+    /// `calm`, `elevated` or `high`.
+    pub agitation_level: &'static str,
     pub reasons: Vec<String>,
     pub slots: Slots,
     pub prosody: ProsodyFeatures,
@@ -521,6 +523,7 @@ impl Session {
             confidence: class.confidence,
             ranked: class.ranked.clone(),
             agitation: agitation.score,
+            agitation_level: agitation.level.as_str(),
             reasons: agitation.reasons.clone(),
             prosody: p.prosody,
         };

@@ -35,6 +35,8 @@ use crate::session::{Decision, UtteranceReport};
 pub use announce::{announcement_sounds, queue_prompts};
 pub use conversation::Call;
 pub use prompts::{clarify_prompts, static_prompts};
+/// A decision as the call record and the board name it.
+pub(crate) use record::decision as decision_record;
 
 /// Samples in one 20 ms frame at 8 kHz: what one RTP packet carries.
 pub const FRAME_SAMPLES: usize = 160;

@@ -11,8 +11,11 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::time::{MissedTickBehavior, interval_at};
 
+use crate::board::{CallPhase, LiveEvent, Speaker};
 use crate::brain::asr::Transcript;
-use crate::call::{Call, CallConfig, CallEvent, Input as CallInput, Output as CallOutput};
+use crate::call::{
+    Call, CallConfig, CallEvent, Input as CallInput, Output as CallOutput, decision_record,
+};
 use crate::call_record::{CallRecord, EventRecord};
 use crate::rtp::ReceiverConfig;
 use crate::runtime::clock::{Clock, unix_ms};
@@ -129,6 +132,8 @@ pub struct CallTask {
     handed_off: bool,
     /// The queue the caller waits in, as last told to the ACD.
     queued_to: Option<String>,
+    /// Where the call stands on the supervisors' board.
+    phase: CallPhase,
     started_ms: u64,
 }
 
@@ -189,6 +194,7 @@ impl CallTask {
             answered_early: None,
             handed_off: false,
             queued_to: None,
+            phase: CallPhase::InMenu,
             started_ms: clock.now_ms(),
         };
         (task, outbox)
@@ -199,6 +205,11 @@ impl CallTask {
         let _ = self.media.socket.writable().await;
         let start = self.clock.now_ms();
         self.started_ms = start;
+        self.engine.live.publish(LiveEvent::CallStarted {
+            call: self.record_base.id.clone(),
+            caller: self.record_base.caller.clone(),
+            called: self.record_base.called.clone(),
+        });
         self.save(None, None);
         self.call.start(0);
         self.drain(0);
@@ -275,6 +286,7 @@ impl CallTask {
                         let ms = ticks * TICK_MS;
                         let detail = format!("{agent}, rung {after_ms} ms after the queue decision");
                         self.call_event(ms, "agent_ringing", &detail);
+                        self.set_phase(CallPhase::Ringing, Some(agent.clone()));
                         self.ringing = Some((agent, socket));
                     }
                     Some(CallMsg::AgentAnswered { agent, offer }) => {
@@ -285,6 +297,7 @@ impl CallTask {
                             let leg = Media::new(socket, &offer, self.engine.calls.playout_delay_ms, seed);
                             self.call_event(ms, "agent_answered", &agent);
                             if self.handed_off {
+                                self.set_phase(CallPhase::WithAgent, Some(agent.clone()));
                                 self.bridge = Some((agent, leg));
                             } else {
                                 self.answered_early = Some((agent, leg));
@@ -293,7 +306,10 @@ impl CallTask {
                     }
                     Some(CallMsg::AgentLegEnded) => {
                         let ms = ticks * TICK_MS;
-                        self.ringing = None;
+                        if self.ringing.take().is_some() && self.phase == CallPhase::Ringing {
+                            // Not answered: the caller waits for the next agent.
+                            self.set_phase(CallPhase::Waiting, None);
+                        }
                         if let Some((agent, _)) = self.bridge.take().or(self.answered_early.take()) {
                             // The agent hung up: the call is over for the caller too.
                             self.call_event(ms, "agent_hung_up", &agent);
@@ -404,10 +420,12 @@ impl CallTask {
                 },
                 CallOutput::Transcribe(req) => {
                     let asr = self.engine.asr.clone();
+                    let engine_for_metrics = self.engine.clone();
                     let outbox = self.outbox.clone();
                     tokio::spawn(async move {
                         let utterance = req.utterance;
                         let asked = std::time::Instant::now();
+                        let metrics_engine = engine_for_metrics.clone();
                         let transcript = asr.transcribe(req).await.unwrap_or_else(|e| {
                             tracing::warn!("recognition failed: {e}");
                             Transcript {
@@ -416,6 +434,9 @@ impl CallTask {
                                 asr_ms: 0.0,
                             }
                         });
+                        if transcript.asr_ms > 0.0 {
+                            metrics_engine.metrics.asr_latency_ms(transcript.asr_ms);
+                        }
                         tracing::debug!(
                             utterance,
                             asr_ms = transcript.asr_ms,
@@ -428,17 +449,20 @@ impl CallTask {
                 // Queued at the decision, not after the transfer line: the
                 // agent's phone rings while the caller hears it. Later
                 // decisions (rising agitation, another queue) update the ACD.
-                CallOutput::Event(CallEvent::Decision(decision))
-                    if decision.route.kind == RouteKind::Queue =>
-                {
-                    self.queue_caller(&decision);
+                CallOutput::Event(event) => {
+                    self.show(&event);
+                    if let CallEvent::Decision(decision) = &event
+                        && decision.route.kind == RouteKind::Queue
+                    {
+                        self.queue_caller(decision);
+                    }
                 }
-                CallOutput::Event(_) => {}
                 CallOutput::Handoff(decision) => {
                     tracing::info!(call = %self.record_base.id, queue = ?decision.route.target, "handed off");
                     self.queue_caller(&decision);
                     self.handed_off = true;
                     if let Some(early) = self.answered_early.take() {
+                        self.set_phase(CallPhase::WithAgent, Some(early.0.clone()));
                         self.bridge = Some(early);
                     }
                     self.save(None, None);
@@ -479,7 +503,68 @@ impl CallTask {
             decided_at_ms: self.clock.now_ms(),
         };
         self.queued_to = Some(queued.queue.clone());
+        self.engine.live.publish(LiveEvent::Handoff {
+            call: queued.id.clone(),
+            queue: queued.queue.clone(),
+            summary: queued.summary.clone(),
+            details: serde_json::to_value(&decision.summary).unwrap_or_default(),
+        });
+        if self.phase == CallPhase::InMenu {
+            self.set_phase(CallPhase::Waiting, None);
+        }
         let _ = self.sip.try_send(SipCommand::Queued(queued));
+    }
+
+    fn set_phase(&mut self, phase: CallPhase, agent: Option<String>) {
+        self.phase = phase;
+        self.engine.live.publish(LiveEvent::CallPhase {
+            call: self.record_base.id.clone(),
+            phase,
+            queue: self.queued_to.clone(),
+            agent,
+        });
+    }
+
+    /// Shows what the caller and the engine said and decided on the board.
+    fn show(&mut self, event: &CallEvent) {
+        let call = self.record_base.id.clone();
+        let live = match event {
+            CallEvent::PromptStarted { text, .. } if !text.trim().is_empty() => LiveEvent::Said {
+                call,
+                who: Speaker::Engine,
+                text: text.clone(),
+            },
+            CallEvent::Utterance(u) => {
+                self.engine.live.publish(LiveEvent::Said {
+                    call: call.clone(),
+                    who: Speaker::Caller,
+                    text: u.text.clone(),
+                });
+                LiveEvent::Agitation {
+                    call,
+                    score: u.agitation,
+                    level: u.agitation_level.to_string(),
+                    reasons: u.reasons.clone(),
+                }
+            }
+            CallEvent::Decision(d) => {
+                let record = decision_record(d, 0);
+                LiveEvent::Routed {
+                    call,
+                    intent: record.intent,
+                    confidence: record.confidence,
+                    route: record.route,
+                    reason: record.reason,
+                }
+            }
+            CallEvent::LeftQueue { .. } => {
+                self.queued_to = None;
+                self.set_phase(CallPhase::InMenu, None);
+                return;
+            }
+            _ => return,
+        };
+        self.engine.live.publish(live);
     }
 
     fn call_event(&mut self, at_ms: u64, kind: &str, detail: &str) {
@@ -542,7 +627,13 @@ impl CallTask {
                 Err(e) => tracing::warn!(call = %self.record_base.id, "recording: {e}"),
             }
         }
-        let record = self.snapshot(Some(reason), Some(unix_ms()));
+        let record = self.snapshot(Some(reason.clone()), Some(unix_ms()));
+        let stats = self.media.receiver.stats();
+        self.engine.metrics.rtp_packets(stats.lost, stats.late);
+        self.engine.live.publish(LiveEvent::CallEnded {
+            call: self.record_base.id.clone(),
+            reason,
+        });
         let engine = self.engine.clone();
         // Awaited: a clean shutdown must not lose the final record.
         let saved = tokio::task::spawn_blocking(move || engine.save_call(&record)).await;

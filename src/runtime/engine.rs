@@ -2,16 +2,20 @@
 //! prompt cache and the call store. Loaded once by `ivr serve` (or a test).
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
+use crate::board::BoardConfig;
 use crate::brain::asr::Language;
 use crate::brain::intent::Router;
 use crate::call::{clarify_prompts, static_prompts};
 use crate::call_record::CallRecord;
 use crate::dialplan::Dialplan;
 use crate::runtime::asr_service::AsrService;
+use crate::runtime::live::LiveBoard;
+use crate::runtime::metrics::Metrics;
 use crate::runtime::prompt_cache::PromptCache;
 use crate::runtime::replay::Brain;
+use crate::runtime::supervise::{SuperviseError, Supervisor, SupervisorAction};
 use crate::runtime::tts::PromptRenderer;
 use crate::store::{Store, StoreError};
 
@@ -52,6 +56,11 @@ pub struct Engine {
     pub prompts: PromptCache,
     pub store: Mutex<Store>,
     pub calls: CallSettings,
+    /// Live calls, queues and agents for the supervisors' board.
+    pub live: Arc<LiveBoard>,
+    pub metrics: Metrics,
+    /// Set when the SIP server starts: it carries out supervisors' actions.
+    pub supervisor: OnceLock<Supervisor>,
 }
 
 impl Engine {
@@ -69,6 +78,17 @@ impl Engine {
             prompts: PromptCache::new(renderer),
             store: Mutex::new(store),
             calls,
+            live: Arc::new(LiveBoard::new(board_config(&brain.dialplan))),
+            metrics: Metrics::new(),
+            supervisor: OnceLock::new(),
+        }
+    }
+
+    /// Carries out a supervisor's action on the running server.
+    pub async fn supervise(&self, action: SupervisorAction) -> Result<(), SuperviseError> {
+        match self.supervisor.get() {
+            Some(s) => s.run(action).await,
+            None => Err(SuperviseError::NotRunning),
         }
     }
 
@@ -119,6 +139,17 @@ impl Engine {
 }
 
 pub type SharedEngine = Arc<Engine>;
+
+fn board_config(dialplan: &Dialplan) -> BoardConfig {
+    BoardConfig {
+        agitation_threshold: dialplan.agitation_threshold,
+        queues: dialplan
+            .queues
+            .iter()
+            .map(|q| (q.clone(), dialplan.queue_settings(q).target_answer_s))
+            .collect(),
+    }
+}
 
 /// Debian's `asterisk-core-sounds-en-wav`, when installed.
 pub fn default_sounds_dir() -> Option<PathBuf> {

@@ -20,6 +20,7 @@ use crate::runtime::clock::{Clock, unix_ms};
 use crate::runtime::engine::SharedEngine;
 use crate::runtime::rtp_ports::RtpPorts;
 use crate::runtime::sip_tcp::{TcpConnections, TcpIn, accept_loop};
+use crate::runtime::supervise::{SuperviseError, SuperviseRequest, Supervisor, SupervisorAction};
 use crate::runtime::switchboard::Switchboard;
 use crate::sip::{
     AgentCredential, CallHandle, Endpoint, EndpointConfig, Input, Output, Peer, SipEvent, Transport,
@@ -113,8 +114,14 @@ pub async fn start(
         agents: options.agents.clone(),
         realm: "ivr".to_string(),
     });
+    let (supervise_tx, supervise_rx) = mpsc::channel(64);
+    // A second server on the same engine (tests) keeps the first's handle.
+    let _ = engine.supervisor.set(Supervisor::new(supervise_tx));
+    let live = engine.live.clone();
     let sip = SipLoop {
         engine,
+        supervise_rx,
+        ids: HashMap::new(),
         clock,
         endpoint,
         udp: Arc::new(udp),
@@ -128,6 +135,7 @@ pub async fn start(
         switchboard: Switchboard::new(
             options.acd.clone(),
             options.http.map(|a| format!("http://{a}")),
+            live,
         ),
     };
     let done = tokio::spawn(sip.run(stop_rx));
@@ -142,6 +150,9 @@ pub async fn start(
 
 struct SipLoop {
     engine: SharedEngine,
+    supervise_rx: mpsc::Receiver<SuperviseRequest>,
+    /// Live calls by engine call id, for supervisors' actions.
+    ids: HashMap<String, CallHandle>,
     clock: Clock,
     endpoint: Endpoint,
     udp: Arc<UdpSocket>,
@@ -192,6 +203,10 @@ impl SipLoop {
                     SipCommand::Queued(q) => self.switchboard.caller_queued(self.clock.now_ms(), q),
                     SipCommand::CallbackRequested(id) => self.switchboard.callback_requested(self.clock.now_ms(), id),
                 },
+                Some(req) = self.supervise_rx.recv() => {
+                    let result = self.supervise(req.action);
+                    let _ = req.reply.send(result);
+                }
                 _ = sleep_until(wake) => {
                     let now = self.clock.now_ms();
                     self.endpoint.handle_timeout(now);
@@ -236,6 +251,21 @@ impl SipLoop {
         tracing::info!("SIP stopped");
     }
 
+    fn supervise(&mut self, action: SupervisorAction) -> Result<(), SuperviseError> {
+        let now = self.clock.now_ms();
+        match action {
+            SupervisorAction::EndCall { call } => {
+                let handle = self
+                    .ids
+                    .get(&call)
+                    .ok_or_else(|| SuperviseError::Refused(format!("no live call {call:?}")))?;
+                self.endpoint.hangup(now, *handle);
+                Ok(())
+            }
+            other => self.switchboard.supervise(now, other),
+        }
+    }
+
     fn begin_shutdown(&mut self) {
         self.stopping = true;
         self.endpoint.set_accepting(false);
@@ -254,6 +284,9 @@ impl SipLoop {
     }
 
     async fn transmit(&self, peer: Peer, bytes: Vec<u8>) {
+        if let Some(code) = response_code(&bytes) {
+            self.engine.metrics.sip_response(code);
+        }
         match peer.transport {
             Transport::Udp => {
                 if let Err(e) = self.udp.send_to(&bytes, peer.addr).await {
@@ -304,6 +337,7 @@ impl SipLoop {
                     tracing::warn!("cannot answer: {e}");
                     return;
                 }
+                self.ids.insert(setup.id.clone(), call);
                 let (task, tx) =
                     CallTask::new(self.engine.clone(), self.clock, setup, cmd_tx.clone());
                 self.calls.insert(call, tx);
@@ -316,6 +350,7 @@ impl SipLoop {
             }
             SipEvent::CallEnded { call, reason } => {
                 self.switchboard.caller_ended(now, &mut self.endpoint, call);
+                self.ids.retain(|_, h| *h != call);
                 if let Some(tx) = self.calls.remove(&call) {
                     let _ = tx.send(CallMsg::Ended(reason)).await;
                 }
@@ -323,6 +358,12 @@ impl SipLoop {
             other => tracing::debug!(?other, "SIP event"),
         }
     }
+}
+
+/// The status code of a SIP response about to be sent.
+fn response_code(bytes: &[u8]) -> Option<u16> {
+    let rest = bytes.strip_prefix(b"SIP/2.0 ")?;
+    std::str::from_utf8(rest.get(..3)?).ok()?.parse().ok()
 }
 
 /// The user part of a SIP URI (the caller's number), or the URI itself.

@@ -4,12 +4,20 @@
 //! which owns the endpoint it drives.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::queue::{Acd, AcdConfig, AgentState, Input as AcdInput, Output as AcdOutput};
+use crate::board::{AgentBoardView, LiveEvent, WaitingView};
+use crate::queue::{
+    Acd, AcdConfig, AcdEvent, AgentState, AgentView, AwayReason, Input as AcdInput,
+    Output as AcdOutput, WaitingCaller,
+};
 use crate::runtime::call_task::{CallMsg, QueuedCall};
+use crate::runtime::clock::unix_ms;
+use crate::runtime::live::LiveBoard;
 use crate::runtime::rtp_ports::RtpPorts;
+use crate::runtime::supervise::{AgentChange, SuperviseError, SupervisorAction};
 use crate::sip::{CallHandle, EndReason, Endpoint, SipEvent};
 
 /// An agent leg: the engine's INVITE to an agent's phone for a caller.
@@ -30,21 +38,51 @@ pub struct Switchboard {
     registered: std::collections::HashSet<String>,
     /// Base of the Call-Info URL (`http://host:port`), when the API runs.
     http_base: Option<String>,
+    live: Arc<LiveBoard>,
 }
 
 impl Switchboard {
-    pub fn new(config: AcdConfig, http_base: Option<String>) -> Switchboard {
+    pub fn new(config: AcdConfig, http_base: Option<String>, live: Arc<LiveBoard>) -> Switchboard {
         for warning in config.warnings() {
             tracing::warn!("queues: {warning}");
         }
+        let acd = Acd::new(config);
+        for agent in acd.agents() {
+            live.publish(LiveEvent::Agent(agent_view(0, &agent)));
+        }
         Switchboard {
-            acd: Acd::new(config),
+            acd,
             queued: HashMap::new(),
             legs: HashMap::new(),
             leg_of: HashMap::new(),
             registered: Default::default(),
             http_base,
+            live,
         }
+    }
+
+    /// A supervisor's action on a waiting caller or an agent.
+    pub fn supervise(
+        &mut self,
+        now_ms: u64,
+        action: SupervisorAction,
+    ) -> Result<(), SuperviseError> {
+        let input = match action {
+            SupervisorAction::MoveCaller { call, queue } => AcdInput::MoveCaller { call, queue },
+            SupervisorAction::ToFront { call } => AcdInput::ToFront { call },
+            SupervisorAction::AgentState { agent, change } => match change {
+                AgentChange::Login => AcdInput::AgentLogin { agent },
+                AgentChange::Logout => AcdInput::AgentLogout { agent },
+                AgentChange::Pause => AcdInput::AgentPause { agent },
+                AgentChange::Resume => AcdInput::AgentResume { agent },
+            },
+            SupervisorAction::EndCall { .. } => {
+                return Err(SuperviseError::Refused("not a queue action".into()));
+            }
+        };
+        self.acd
+            .handle_input(now_ms, input)
+            .map_err(|e| SuperviseError::Refused(e.to_string()))
     }
 
     pub fn poll_timeout(&self) -> Option<u64> {
@@ -223,9 +261,46 @@ impl Switchboard {
                 AcdOutput::CallbackAccepted { call } => {
                     self.tell(calls, &call, CallMsg::CallbackAccepted)
                 }
+                AcdOutput::Event(event) => self.publish(now_ms, event),
                 other => tracing::debug!(?other, "queue"),
             }
         }
+    }
+
+    /// Shows the ACD's changes on the board.
+    fn publish(&self, now_ms: u64, event: AcdEvent) {
+        let live = match event {
+            AcdEvent::Agent(view) => LiveEvent::Agent(agent_view(now_ms, &view)),
+            AcdEvent::Queue { queue, order } => LiveEvent::Queue {
+                queue,
+                order: order.iter().map(waiting_view).collect(),
+            },
+            AcdEvent::Answered {
+                call,
+                queue,
+                agent,
+                waited_ms,
+            } => LiveEvent::Answered {
+                call,
+                queue,
+                agent,
+                waited_ms,
+            },
+            AcdEvent::Abandoned {
+                call,
+                queue,
+                waited_ms,
+            } => LiveEvent::Abandoned {
+                call,
+                queue,
+                waited_ms,
+            },
+            AcdEvent::CallbackDropped { call, queue } => {
+                tracing::info!(%call, %queue, "callback dropped after repeated tries");
+                return;
+            }
+        };
+        self.live.publish(live);
     }
 
     async fn ring(
@@ -301,6 +376,38 @@ impl Switchboard {
             // A late answer after a cancelled ring and the like: nothing changed.
             tracing::debug!("queue: {e}");
         }
+    }
+}
+
+/// An agent as the board shows them; ACD times become wall-clock times.
+fn agent_view(now_ms: u64, a: &AgentView) -> AgentBoardView {
+    AgentBoardView {
+        id: a.id.clone(),
+        name: a.name.clone(),
+        state: a.state.name().to_string(),
+        since_unix_ms: unix_ms() - now_ms.saturating_sub(a.since_ms) as i64,
+        away: a.away.map(|r| match r {
+            AwayReason::Paused => "paused".to_string(),
+            AwayReason::Missed(n) => format!("missed {n} calls"),
+        }),
+        registered: a.registered,
+        call: a.call.clone(),
+        calls_answered: a.calls_answered,
+    }
+}
+
+fn waiting_view(w: &WaitingCaller) -> WaitingView {
+    WaitingView {
+        call: w.call.clone(),
+        caller: w.caller.clone(),
+        position: w.position,
+        waiting_since_unix_ms: unix_ms() - w.waited_ms as i64,
+        why: w.why.clone(),
+        expected_wait_ms: w.expected_wait_ms,
+        ringing: w.ringing.clone(),
+        callback: w.callback,
+        agitation: w.agitation,
+        summary: w.summary.clone(),
     }
 }
 
