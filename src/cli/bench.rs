@@ -1,9 +1,14 @@
 //! `ivr bench`: load a running engine with callers and report what they
-//! measured (setup time, voice-to-voice latency, late packets).
+//! measured (setup time, voice-to-voice latency, late packets); measure
+//! recognition and the media pipeline in-process; step sipp's call rate;
+//! and write the figures of a whole run into BENCHMARKS.md (`make bench`).
 
 use std::path::PathBuf;
 
 use super::CliResult;
+use crate::runtime::bench_asr::{AsrBenchOptions, run_asr_bench};
+use crate::runtime::bench_media::{MediaBenchOptions, run_media_bench};
+use crate::runtime::bench_sipp::{SetupRateOptions, run_setup_rate};
 use crate::runtime::load::{LoadOptions, LoadReport, run_load};
 
 #[derive(clap::Args)]
@@ -21,6 +26,10 @@ pub enum What {
         /// Fixtures the callers say (cycled); default: every English fixture.
         #[arg(long)]
         fixture: Vec<PathBuf>,
+        /// How long each caller listens after speaking, ms: an answer that
+        /// starts later is not heard.
+        #[arg(long, default_value_t = 5000)]
+        listen_ms: u64,
     },
     /// Callers who only listen (silence): how many calls the engine keeps
     /// with its audio on time.
@@ -43,6 +52,64 @@ pub enum What {
         #[arg(long, default_value_t = 5)]
         seeds: u64,
     },
+    /// Recognition alone on the English fixtures' utterances: this engine's
+    /// time from end of utterance to transcript; writes the utterances as
+    /// 16 kHz WAVs (and clips.txt) for a peer recogniser.
+    Asr {
+        #[arg(long, default_value = "audio-fixtures")]
+        fixtures: PathBuf,
+        #[arg(long, default_value = "models/ggml-tiny.en.bin")]
+        model: PathBuf,
+        /// The bias prompt comes from this dialplan, as on a live call.
+        #[arg(long, default_value = "dialplans/hotline.toml")]
+        dialplan: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        #[arg(long)]
+        clips_dir: PathBuf,
+    },
+    /// CPU cost of one call's incoming audio per second of call (decode,
+    /// resample, VAD, prosody), in-process on the sans-IO pipeline.
+    Media {
+        #[arg(long, default_value = "audio-fixtures")]
+        fixtures: PathBuf,
+        #[arg(long, default_value = "dialplans/hotline.toml")]
+        dialplan: PathBuf,
+        #[arg(long, default_value_t = 7)]
+        repeats: usize,
+        /// CPU each stage runs for per pass, ms.
+        #[arg(long, default_value_t = 300)]
+        min_stage_ms: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Call setups per second with no failed call (sipp steps the rate up).
+    SetupRate {
+        #[arg(long, default_value = "sip:hotline@127.0.0.1:5060")]
+        target: String,
+        #[arg(long, default_value = "tests/sipp/bench_setup_rate.xml")]
+        scenario: PathBuf,
+        /// Calls per second to try, in order, until one fails.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "50,100,200,400,600,800,1000,1500,2000"
+        )]
+        rates: Vec<u32>,
+        #[arg(long, default_value_t = 5)]
+        seconds: u32,
+        #[arg(long, default_value_t = 5096)]
+        sipp_port: u16,
+        #[arg(long, default_value_t = 36000)]
+        media_port: u16,
+        #[arg(long)]
+        work_dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the figures of a `make bench` run (a folder of JSON results)
+    /// into the generated section of BENCHMARKS.md.
+    Report(super::bench_report::Args),
 }
 
 #[derive(clap::Args)]
@@ -56,6 +123,12 @@ pub struct Common {
     /// ms between call starts.
     #[arg(long, default_value_t = 50)]
     pub stagger_ms: u64,
+    /// Batches of `calls` run one after the other.
+    #[arg(long, default_value_t = 1)]
+    pub rounds: usize,
+    /// The engine's pid: its resident memory is sampled during the load.
+    #[arg(long)]
+    pub watch_pid: Option<u32>,
     #[arg(long)]
     pub json: bool,
 }
@@ -71,7 +144,75 @@ pub fn run(args: Args) -> CliResult {
             queue_hour(agents, callers_per_hour, mean_handle_s, seeds);
             return Ok(());
         }
-        What::Voice { common, fixture } => {
+        What::Asr {
+            fixtures,
+            model,
+            dialplan,
+            threads,
+            clips_dir,
+        } => {
+            let report = run_asr_bench(&AsrBenchOptions {
+                fixtures_dir: fixtures,
+                model,
+                dialplan,
+                threads,
+                clips_dir,
+            })?;
+            println!("{}", serde_json::to_string(&report)?);
+            return Ok(());
+        }
+        What::Media {
+            fixtures,
+            dialplan,
+            repeats,
+            min_stage_ms,
+            json,
+        } => {
+            let report = run_media_bench(&MediaBenchOptions {
+                fixtures_dir: fixtures,
+                dialplan,
+                repeats,
+                min_stage_ms,
+            })?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print_media(&report);
+            }
+            return Ok(());
+        }
+        What::SetupRate {
+            target,
+            scenario,
+            rates,
+            seconds,
+            sipp_port,
+            media_port,
+            work_dir,
+            json,
+        } => {
+            let report = run_setup_rate(&SetupRateOptions {
+                server: crate::runtime::dialer::target_addr(&target)?,
+                scenario,
+                rates,
+                seconds_per_step: seconds,
+                sip_port: sipp_port,
+                media_port,
+                work_dir,
+            })?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print_setup_rate(&report);
+            }
+            return Ok(());
+        }
+        What::Report(args) => return super::bench_report::run(args),
+        What::Voice {
+            common,
+            fixture,
+            listen_ms,
+        } => {
             let fixtures = if fixture.is_empty() {
                 english_fixtures()?
             } else {
@@ -83,7 +224,9 @@ pub fn run(args: Args) -> CliResult {
                 calls: common.calls,
                 stagger_ms: common.stagger_ms,
                 wait_for_prompt_ms: 700,
-                listen_ms: 5000,
+                listen_ms,
+                rounds: common.rounds,
+                watch_pid: common.watch_pid,
             };
             (common, opts)
         }
@@ -98,6 +241,8 @@ pub fn run(args: Args) -> CliResult {
                 stagger_ms: common.stagger_ms,
                 wait_for_prompt_ms: 0,
                 listen_ms: seconds * 1000,
+                rounds: common.rounds,
+                watch_pid: common.watch_pid,
             };
             (common, opts)
         }
@@ -128,7 +273,10 @@ fn english_fixtures() -> Result<Vec<PathBuf>, Box<dyn std::error::Error>> {
 }
 
 fn print_readable(r: &LoadReport) {
-    println!("calls: {} ({} failed)", r.calls, r.failed);
+    println!(
+        "calls: {} x {} rounds ({} failed)",
+        r.calls, r.rounds, r.failed
+    );
     for f in &r.failures {
         println!("  failure: {f}");
     }
@@ -148,6 +296,50 @@ fn print_readable(r: &LoadReport) {
         "engine packets: {} received, {} late (> 40 ms behind schedule), worst {:.0} ms",
         r.packets, r.late_packets, r.max_lateness_ms
     );
+    if let (Some(start), Some(peak)) = (r.rss_start_kb, r.rss_peak_kb) {
+        println!("engine memory: {start} kB at the start, {peak} kB at the highest");
+    }
+}
+
+fn print_media(r: &crate::runtime::bench_media::MediaBenchReport) {
+    println!(
+        "{} calls, {:.0} s of audio, {} passes ({} clock); CPU µs per second of call:",
+        r.calls, r.audio_s, r.repeats, r.clock
+    );
+    for (name, s) in [
+        ("receive (RTP, jitter, G.711)", &r.receive),
+        ("G.711 decode alone", &r.decode),
+        ("resample 8 -> 16 kHz", &r.resample),
+        ("VAD / endpointing", &r.vad),
+        ("prosody", &r.prosody),
+        ("receive + resample + VAD + prosody", &r.sum),
+        ("whole pipeline (receiver + session)", &r.pipeline),
+    ] {
+        println!(
+            "  {name:<38} median {:>7.1}  p95 {:>7.1}  min {:>7.1}  max {:>7.1}",
+            s.median, s.p95, s.min, s.max
+        );
+    }
+}
+
+fn print_setup_rate(r: &crate::runtime::bench_sipp::SetupRateReport) {
+    for s in &r.steps {
+        println!(
+            "{:>5} cps asked: {:.0} achieved, {}/{} calls ok, {} failed; INVITE->200 ms median {:.0}, p95 {:.0}, max {:.0}",
+            s.rate,
+            s.achieved_cps,
+            s.successful,
+            s.calls,
+            s.failed,
+            s.setup_ms.median,
+            s.setup_ms.p95,
+            s.setup_ms.max
+        );
+    }
+    match r.best_rate {
+        Some(rate) => println!("highest rate with no failed call: {rate} cps"),
+        None => println!("no step was clean"),
+    }
 }
 
 fn queue_hour(agents: usize, callers_per_hour: u32, mean_handle_s: f64, seeds: u64) {

@@ -1,6 +1,7 @@
 //! Subcommands of the `ivr` binary; each file parses its own arguments.
 
 pub mod bench;
+pub mod bench_report;
 pub mod classify;
 pub mod dial;
 pub mod eval;

@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::runtime::dialer::{DialOptions, DialReport, dial};
 
@@ -19,11 +20,21 @@ pub struct LoadOptions {
     pub stagger_ms: u64,
     pub wait_for_prompt_ms: u64,
     pub listen_ms: u64,
+    /// Batches of `calls` run one after the other (each next batch says the
+    /// next fixtures); the figures cover every call.
+    pub rounds: usize,
+    /// The engine's process: its resident memory is sampled during the load.
+    pub watch_pid: Option<u32>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoadReport {
+    /// Simultaneous calls per round.
     pub calls: usize,
+    pub rounds: usize,
+    /// Wall-clock span of the load (Unix ms), to find its call records.
+    pub started_unix_ms: i64,
+    pub ended_unix_ms: i64,
     pub failed: usize,
     pub failures: Vec<String>,
     pub setup_ms: Stats,
@@ -31,9 +42,13 @@ pub struct LoadReport {
     pub packets: u64,
     pub late_packets: u64,
     pub max_lateness_ms: f64,
+    /// The engine's resident memory when the load started and at its
+    /// highest during it (kB, from /proc), when a pid was watched.
+    pub rss_start_kb: Option<u64>,
+    pub rss_peak_kb: Option<u64>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
     pub n: usize,
     pub median: f64,
@@ -61,13 +76,54 @@ impl Stats {
 }
 
 pub async fn run_load(opts: &LoadOptions) -> LoadReport {
+    let started_unix_ms = crate::runtime::clock::unix_ms();
+    let rss_start_kb = opts.watch_pid.and_then(rss_kb);
+    let peak = Arc::new(AtomicU64::new(rss_start_kb.unwrap_or(0)));
+    let sampler = opts
+        .watch_pid
+        .map(|pid| tokio::spawn(sample_peak_rss(pid, peak.clone())));
+    let mut reports: Vec<DialReport> = Vec::new();
+    let mut failures = Vec::new();
+    for round in 0..opts.rounds.max(1) {
+        let (mut done, mut failed) = run_round(opts, round * opts.calls).await;
+        reports.append(&mut done);
+        failures.append(&mut failed);
+    }
+    let rss_peak_kb = sampler.map(|task| {
+        task.abort();
+        peak.load(Ordering::Relaxed)
+    });
+    let setup: Vec<f64> = reports.iter().map(|r| r.setup_ms).collect();
+    let v2v: Vec<f64> = reports.iter().filter_map(|r| r.voice_to_voice_ms).collect();
+    LoadReport {
+        calls: opts.calls,
+        rounds: opts.rounds.max(1),
+        started_unix_ms,
+        ended_unix_ms: crate::runtime::clock::unix_ms(),
+        failed: failures.len(),
+        failures: failures.into_iter().take(5).collect(),
+        setup_ms: Stats::of(&setup),
+        voice_to_voice_ms: Stats::of(&v2v),
+        packets: reports.iter().map(|r| r.packets).sum(),
+        late_packets: reports.iter().map(|r| r.late_packets).sum(),
+        max_lateness_ms: reports
+            .iter()
+            .map(|r| r.max_lateness_ms)
+            .fold(0.0, f64::max),
+        rss_start_kb,
+        rss_peak_kb,
+    }
+}
+
+/// One round: `opts.calls` callers, the first saying fixture `first`.
+async fn run_round(opts: &LoadOptions, first: usize) -> (Vec<DialReport>, Vec<String>) {
     let opts = Arc::new(opts.clone());
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..opts.calls {
         let opts = opts.clone();
         tasks.spawn(async move {
             tokio::time::sleep(Duration::from_millis(opts.stagger_ms * i as u64)).await;
-            let fixture = opts.fixtures[i % opts.fixtures.len()].clone();
+            let fixture = opts.fixtures[(first + i) % opts.fixtures.len()].clone();
             dial(&DialOptions {
                 target: opts.target.clone(),
                 play: fixture,
@@ -81,7 +137,7 @@ pub async fn run_load(opts: &LoadOptions) -> LoadReport {
             .map_err(|e| e.to_string())
         });
     }
-    let mut reports: Vec<DialReport> = Vec::new();
+    let mut reports = Vec::new();
     let mut failures = Vec::new();
     while let Some(done) = tasks.join_next().await {
         match done {
@@ -90,19 +146,51 @@ pub async fn run_load(opts: &LoadOptions) -> LoadReport {
             Err(e) => failures.push(e.to_string()),
         }
     }
-    let setup: Vec<f64> = reports.iter().map(|r| r.setup_ms).collect();
-    let v2v: Vec<f64> = reports.iter().filter_map(|r| r.voice_to_voice_ms).collect();
-    LoadReport {
-        calls: opts.calls,
-        failed: failures.len(),
-        failures: failures.into_iter().take(5).collect(),
-        setup_ms: Stats::of(&setup),
-        voice_to_voice_ms: Stats::of(&v2v),
-        packets: reports.iter().map(|r| r.packets).sum(),
-        late_packets: reports.iter().map(|r| r.late_packets).sum(),
-        max_lateness_ms: reports
-            .iter()
-            .map(|r| r.max_lateness_ms)
-            .fold(0.0, f64::max),
+    (reports, failures)
+}
+
+/// Keeps the highest resident memory of `pid` seen, every 200 ms, until
+/// aborted.
+async fn sample_peak_rss(pid: u32, peak: Arc<AtomicU64>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tick.tick().await;
+        if let Some(kb) = rss_kb(pid) {
+            peak.fetch_max(kb, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Resident memory of a process (`VmRSS` in /proc/PID/status), kB.
+pub fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    parse_vm_rss(&status)
+}
+
+fn parse_vm_rss(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_take_nearest_rank_percentiles() {
+        let v: Vec<f64> = (1..=20).map(f64::from).collect();
+        let s = Stats::of(&v);
+        assert_eq!((s.n, s.min, s.max), (20, 1.0, 20.0));
+        assert_eq!(s.median, 11.0);
+        assert_eq!(s.p95, 19.0);
+        assert_eq!(Stats::of(&[]).n, 0);
+    }
+
+    #[test]
+    fn vm_rss_is_read_from_proc_status() {
+        let status = "Name:\tivr\nVmPeak:\t  900 kB\nVmRSS:\t  160872 kB\nThreads:\t9\n";
+        assert_eq!(parse_vm_rss(status), Some(160_872));
+        assert_eq!(parse_vm_rss("Name:\tivr\n"), None);
+        assert!(rss_kb(std::process::id()).is_some_and(|kb| kb > 0));
     }
 }
