@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Deserializer};
 use thiserror::Error;
 
+use crate::auth::{Role, UserAccount, check_password_hash};
 use crate::brain::asr::Language;
 
 #[derive(Debug, Error)]
@@ -47,6 +48,8 @@ pub struct Config {
     pub acd: AcdSettings,
     /// People who answer queued callers; none by default.
     pub agents: Vec<AgentAccount>,
+    /// Logins of the HTTP API and pages; none by default (nobody gets in).
+    pub users: Vec<UserAccount>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -59,6 +62,10 @@ pub struct SipConfig {
     /// The address written into Via, Contact and SDP when the engine is
     /// reached through NAT; `None` uses the bound addresses.
     pub public_addr: Option<IpAddr>,
+    /// `host:port` that calls to outside numbers (callbacks, transfers) go
+    /// through, e.g. a PSTN gateway; `None`: straight to the number's own
+    /// SIP URI (the caller's Contact for a callback).
+    pub outbound_proxy: Option<String>,
 }
 
 impl Default for SipConfig {
@@ -67,6 +74,7 @@ impl Default for SipConfig {
             udp: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5060),
             tcp: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5060),
             public_addr: None,
+            outbound_proxy: None,
         }
     }
 }
@@ -117,6 +125,9 @@ pub struct EngineConfig {
     pub record_calls: bool,
     /// Calls held at once; further INVITEs get 503.
     pub max_calls: usize,
+    /// Whether the caller's words are still transcribed (for the board and
+    /// the call record) once they talk to a person. Off: privacy by default.
+    pub transcribe_after_bridge: bool,
 }
 
 impl Default for EngineConfig {
@@ -132,6 +143,7 @@ impl Default for EngineConfig {
             barge_in: true,
             record_calls: true,
             max_calls: 1_000,
+            transcribe_after_bridge: false,
         }
     }
 }
@@ -387,7 +399,43 @@ impl Config {
                 "is empty; leave it out to pick by language".into(),
             );
         }
-        self.validate_acd()
+        self.validate_acd()?;
+        self.validate_users()
+    }
+
+    fn validate_users(&self) -> Result<(), ConfigError> {
+        for (i, user) in self.users.iter().enumerate() {
+            let name = &user.name;
+            if name.trim().is_empty() || name.chars().any(char::is_control) {
+                return invalid("users.name", format!("{name:?} is not a user name"));
+            }
+            if self.users[..i].iter().any(|u| u.name == *name) {
+                return invalid("users.name", format!("{name:?} is listed twice"));
+            }
+            if let Err(reason) = check_password_hash(&user.password_hash) {
+                return invalid(
+                    "users.password_hash",
+                    format!(
+                        "user {name:?}: not an argon2 PHC string ({reason}); make one with `ivr passwd`"
+                    ),
+                );
+            }
+            if let Some(agent) = &user.agent
+                && !self.agents.iter().any(|a| a.user == *agent)
+            {
+                return invalid(
+                    "users.agent",
+                    format!("user {name:?}: {agent:?} is not an [[agents]] user"),
+                );
+            }
+            if user.role == Role::Supervisor && user.agent.is_some() {
+                return invalid(
+                    "users.agent",
+                    format!("user {name:?} is a supervisor; only role = \"agent\" takes an agent"),
+                );
+            }
+        }
+        Ok(())
     }
 
     fn validate_acd(&self) -> Result<(), ConfigError> {
@@ -631,6 +679,63 @@ mod tests {
             parse("[[agents]]\nuser = \"a\"\n"),
             Err(ConfigError::Parse { .. })
         ));
+    }
+
+    const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$afWvgLVEDMw+gEB082Rm/A$I4P05li15u8TJxsBNZUzi7QLAyhh+X+1LE0JPWb65tg";
+
+    #[test]
+    fn users_parse_with_their_roles() {
+        let config = parse(&format!(
+            "[[agents]]\nuser = \"alice\"\npassword = \"p\"\n\
+             [[users]]\nname = \"sue\"\nrole = \"supervisor\"\npassword_hash = \"{HASH}\"\n\
+             [[users]]\nname = \"al\"\nrole = \"agent\"\npassword_hash = \"{HASH}\"\nagent = \"alice\"\n"
+        ))
+        .unwrap();
+        assert_eq!(config.users.len(), 2);
+        assert_eq!(config.users[0].role, Role::Supervisor);
+        assert_eq!(config.users[1].agent.as_deref(), Some("alice"));
+        assert!(!format!("{config:?}").contains(HASH));
+    }
+
+    #[test]
+    fn bad_users_name_their_key() {
+        let user = |name: &str, role: &str, hash: &str, extra: &str| {
+            format!(
+                "[[users]]\nname = \"{name}\"\nrole = \"{role}\"\npassword_hash = \"{hash}\"\n{extra}"
+            )
+        };
+        let cases = [
+            (user("", "agent", HASH, ""), "users.name"),
+            (
+                format!(
+                    "{}{}",
+                    user("a", "agent", HASH, ""),
+                    user("a", "agent", HASH, "")
+                ),
+                "users.name",
+            ),
+            (user("a", "agent", "secret", ""), "users.password_hash"),
+            (
+                user("a", "agent", HASH, "agent = \"ghost\"\n"),
+                "users.agent",
+            ),
+        ];
+        for (text, key) in cases {
+            match parse(&text) {
+                Err(ConfigError::Invalid { key: got, .. }) => assert_eq!(got, key, "{text}"),
+                other => panic!("{text}: expected an invalid {key}, got {other:?}"),
+            }
+        }
+        for text in [
+            user("a", "admin", HASH, ""),
+            user("a", "agent", HASH, "password = \"x\"\n"),
+            "[[users]]\nname = \"a\"\nrole = \"agent\"\n".to_string(),
+        ] {
+            assert!(
+                matches!(parse(&text), Err(ConfigError::Parse { .. })),
+                "{text}"
+            );
+        }
     }
 
     #[test]

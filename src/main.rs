@@ -26,6 +26,8 @@ enum Command {
     Dial(ivr::cli::dial::Args),
     /// Load a running engine with callers: latency and capacity figures.
     Bench(ivr::cli::bench::Args),
+    /// Print the argon2 hash of a password for a `[[users]]` entry.
+    Passwd(ivr::cli::passwd::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => ivr::cli::serve::run(a),
         Command::Dial(a) => ivr::cli::dial::run(a),
         Command::Bench(a) => ivr::cli::bench::run(a),
+        Command::Passwd(a) => ivr::cli::passwd::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,7 +4,9 @@
 //! queue, times, end reason) and the whole [`CallRecord`] as JSON, so
 //! nothing the call core records is lost and new record fields need no
 //! migration. A call is saved when it starts and again when it ends; saving
-//! replaces the row in one transaction.
+//! replaces the row in one transaction. Notes written after a call
+//! ([`Disposition`]) live in a table of their own, so a later save of the
+//! record cannot drop them.
 //!
 //! Calls block on disk I/O (an fsync per save, so a record is durable when
 //! `save_call` returns). A [`Store`] is `Send` but not `Sync`: the runtime
@@ -17,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::call_record::CallRecord;
@@ -80,6 +83,8 @@ pub enum StoreError {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CallFilter {
     pub caller: Option<String>,
+    /// Callers whose number or SIP user contains this text.
+    pub caller_contains: Option<String>,
     /// The intent of the call's final decision.
     pub intent: Option<String>,
     pub queue: Option<String>,
@@ -89,6 +94,18 @@ pub struct CallFilter {
     pub until_unix_ms: Option<i64>,
     /// At most this many, newest first; `None`: all.
     pub limit: Option<u32>,
+}
+
+/// A note on a call written after it (on the agent screen or the board).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Disposition {
+    pub call_id: String,
+    /// The login that wrote it.
+    pub user: String,
+    /// The ACD agent that login acts as, if any.
+    pub agent: Option<String>,
+    pub note: String,
+    pub at_unix_ms: i64,
 }
 
 /// Marks a SQLite file as ours (`PRAGMA application_id`, "IVR1").
@@ -115,6 +132,16 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX calls_intent ON calls (intent, started_unix_ms);
     CREATE INDEX calls_queue ON calls (queue, started_unix_ms);
     CREATE INDEX calls_end_reason ON calls (end_reason, started_unix_ms);",
+    // 2: notes written after a call, apart from the record so saving the
+    // record again (the call ending) never drops one.
+    "CREATE TABLE dispositions (
+        call_id TEXT NOT NULL,
+        user TEXT NOT NULL,
+        agent TEXT,
+        note TEXT NOT NULL,
+        at_unix_ms INTEGER NOT NULL
+    );
+    CREATE INDEX dispositions_call ON dispositions (call_id, at_unix_ms);",
 ];
 
 /// How long a write waits for another connection's lock before failing.
@@ -238,6 +265,28 @@ impl Store {
         json.map(|json| decode(id, &json)).transpose()
     }
 
+    /// Whether `caller` has a call other than `except_id` that started at or
+    /// after `since_unix_ms` (a repeat caller). Uses the (caller, start)
+    /// index: one probe, no record decoded.
+    pub fn called_since(
+        &self,
+        caller: &str,
+        since_unix_ms: i64,
+        except_id: &str,
+    ) -> Result<bool, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT 1 FROM calls
+                 WHERE caller = ?1 AND started_unix_ms >= ?2 AND id <> ?3
+                 LIMIT 1",
+            )
+            .and_then(|mut statement| statement.exists(params![caller, since_unix_ms, except_id]))
+            .map_err(|source| StoreError::Query {
+                what: "find earlier calls",
+                source,
+            })
+    }
+
     /// Calls matching `filter`, newest first.
     pub fn list_calls(&self, filter: &CallFilter) -> Result<Vec<CallRecord>, StoreError> {
         let query = |source| StoreError::Query {
@@ -255,6 +304,7 @@ impl Store {
                    AND (?3 IS NULL OR queue = ?3)
                    AND (?4 IS NULL OR started_unix_ms >= ?4)
                    AND (?5 IS NULL OR started_unix_ms < ?5)
+                   AND (?7 IS NULL OR instr(caller, ?7) > 0)
                  ORDER BY started_unix_ms DESC, id DESC
                  LIMIT ?6",
             )
@@ -270,6 +320,7 @@ impl Store {
                     filter.since_unix_ms,
                     filter.until_unix_ms,
                     limit,
+                    filter.caller_contains,
                 ],
                 |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
             )
@@ -280,6 +331,54 @@ impl Store {
             calls.push(decode(&id, &json)?);
         }
         Ok(calls)
+    }
+
+    /// Adds a note to call `disposition.call_id`; durable when this returns.
+    pub fn save_disposition(&mut self, disposition: &Disposition) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO dispositions (call_id, user, agent, note, at_unix_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    disposition.call_id,
+                    disposition.user,
+                    disposition.agent,
+                    disposition.note,
+                    disposition.at_unix_ms,
+                ],
+            )
+            .map(drop)
+            .map_err(|source| StoreError::Query {
+                what: "save disposition",
+                source,
+            })
+    }
+
+    /// The notes on call `call_id`, oldest first.
+    pub fn dispositions(&self, call_id: &str) -> Result<Vec<Disposition>, StoreError> {
+        let query = |source| StoreError::Query {
+            what: "list dispositions",
+            source,
+        };
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "SELECT call_id, user, agent, note, at_unix_ms FROM dispositions
+                 WHERE call_id = ?1 ORDER BY at_unix_ms, rowid",
+            )
+            .map_err(query)?;
+        let rows = statement
+            .query_map([call_id], |row| {
+                Ok(Disposition {
+                    call_id: row.get(0)?,
+                    user: row.get(1)?,
+                    agent: row.get(2)?,
+                    note: row.get(3)?,
+                    at_unix_ms: row.get(4)?,
+                })
+            })
+            .map_err(query)?;
+        rows.collect::<Result<_, _>>().map_err(query)
     }
 
     /// Refuse files that are not ours before anything writes to them: a
@@ -493,6 +592,84 @@ mod tests {
         assert_eq!(back.turns[0].confidence, 0.0);
         assert_eq!(back.turns[0].agitation, 0.5);
         assert_eq!(back.final_decision.unwrap().confidence, 0.0);
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn dispositions_survive_the_record_being_saved_again() {
+        let path = temp_db("dispositions");
+        let mut store = Store::open(&path).unwrap();
+        let mut record = CallRecord {
+            id: "c1".into(),
+            caller: "+15550100".into(),
+            ..CallRecord::default()
+        };
+        store.save_call(&record).unwrap();
+        let note = |note: &str, at_unix_ms| Disposition {
+            call_id: "c1".into(),
+            user: "al".into(),
+            agent: Some("alice".into()),
+            note: note.into(),
+            at_unix_ms,
+        };
+        store
+            .save_disposition(&note("refund promised", 20))
+            .unwrap();
+        store.save_disposition(&note("called back", 10)).unwrap();
+        record.ended_unix_ms = Some(30);
+        store.save_call(&record).unwrap();
+        assert_eq!(
+            store.dispositions("c1").unwrap(),
+            [note("called back", 10), note("refund promised", 20)]
+        );
+        assert!(store.dispositions("c2").unwrap().is_empty());
+        assert_eq!(store.get_call("c1").unwrap().unwrap(), record);
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn earlier_calls_of_a_number_are_found_within_the_window() {
+        let path = temp_db("called-since");
+        let mut store = Store::open(&path).unwrap();
+        for (id, caller, started) in [("old", "+1555", 1_000), ("now", "+1555", 9_000), ("x", "+4420", 8_000)] {
+            let record = CallRecord {
+                id: id.into(),
+                caller: caller.into(),
+                started_unix_ms: started,
+                ..CallRecord::default()
+            };
+            store.save_call(&record).unwrap();
+        }
+        assert!(store.called_since("+1555", 500, "now").unwrap());
+        assert!(!store.called_since("+1555", 2_000, "now").unwrap(), "too long ago");
+        assert!(store.called_since("+1555", 2_000, "other").unwrap());
+        assert!(!store.called_since("+999", 0, "now").unwrap());
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn callers_are_found_by_part_of_their_number() {
+        let path = temp_db("caller-part");
+        let mut store = Store::open(&path).unwrap();
+        for (id, caller) in [("a", "+15550100"), ("b", "sip:5550100@x"), ("c", "+4420")] {
+            let record = CallRecord {
+                id: id.into(),
+                caller: caller.into(),
+                ..CallRecord::default()
+            };
+            store.save_call(&record).unwrap();
+        }
+        let found = |part: &str| -> Vec<String> {
+            let filter = CallFilter {
+                caller_contains: Some(part.into()),
+                ..CallFilter::default()
+            };
+            let calls = store.list_calls(&filter).unwrap();
+            calls.into_iter().map(|c| c.id).collect()
+        };
+        assert_eq!(found("5550100"), ["b", "a"]);
+        assert_eq!(found("%"), Vec::<String>::new());
+        assert_eq!(found("+44"), ["c"]);
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 

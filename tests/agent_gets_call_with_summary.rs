@@ -3,8 +3,11 @@
 //! INVITEs it with the handoff (intent, agitation, summary, Call-Info URL
 //! whose JSON holds the transcript), and bridges the audio both ways: the
 //! agent's phone echoes what it receives, so the caller hears their own
-//! words come back once connected.
+//! words come back once connected. The Call-Info URL answers a logged-in
+//! client; without a session it is refused like the rest of the API.
 
+#[path = "common/api.rs"]
+mod api;
 mod common;
 #[path = "common/phone.rs"]
 mod phone;
@@ -13,7 +16,6 @@ mod server;
 #[path = "common/sipp.rs"]
 mod sipp;
 
-use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use ivr::brain::asr::Language;
@@ -21,18 +23,19 @@ use ivr::media::wav;
 use ivr::runtime::dialer::{DialOptions, dial};
 use ivr::runtime::listen::transcribe_heard;
 use ivr::sip::AgentCredential;
-use server::TestServer;
+use server::{TestServer, TestUser};
 use sipp::SippPhone;
 
 #[test]
 fn billing_caller_is_bridged_to_a_registered_agent_with_the_summary() {
-    let srv = TestServer::start_with_agents(
+    let srv = TestServer::start_with_users(
         "agent-bridge",
         Language::En,
         vec![AgentCredential {
             user: "alice".into(),
             password: "s3cret".into(),
         }],
+        vec![TestUser::agent("al", "al-pw", "alice")],
     );
     let agent = SippPhone::spawn(
         "agent_registers",
@@ -122,8 +125,11 @@ fn billing_caller_is_bridged_to_a_registered_agent_with_the_summary() {
     assert!(info.ends_with("purpose=info"), "{info}");
 
     // The Call-Info URL gives the full record with the transcript.
-    let json = http_get(&url);
-    let record: serde_json::Value = serde_json::from_str(&json).expect("JSON call record");
+    let path = url
+        .strip_prefix(&srv.url(""))
+        .unwrap_or_else(|| panic!("Call-Info {url} is not the HTTP API's"));
+    assert_eq!(api::Api::anonymous(srv.http).get(path).status, 401);
+    let record = api::Api::login(srv.http, "al", "al-pw").get(path).ok_json();
     let said = record["turns"][0]["text"]
         .as_str()
         .unwrap_or_default()
@@ -156,22 +162,4 @@ fn billing_caller_is_bridged_to_a_registered_agent_with_the_summary() {
         "{kinds:?}"
     );
     assert_eq!(call.queue.as_deref(), Some("billing"));
-}
-
-fn http_get(url: &str) -> String {
-    let rest = url.strip_prefix("http://").expect("http URL");
-    let (host, path) = rest.split_once('/').unwrap();
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    write!(
-        stream,
-        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    response.split_once("\r\n\r\n").unwrap().1.to_string()
 }

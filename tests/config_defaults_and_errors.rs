@@ -1,9 +1,10 @@
 //! The engine config: no file means defaults, the shipped example is the
-//! defaults spelled out, relative paths follow the file, and every mistake
-//! is an error that says where it is.
+//! defaults spelled out (plus one documented login), relative paths follow
+//! the file, and every mistake is an error that says where it is.
 
 use std::path::{Path, PathBuf};
 
+use ivr::auth::{Role, Users};
 use ivr::config::{Config, ConfigError};
 
 /// A fresh folder for one test.
@@ -47,11 +48,17 @@ fn no_file_gives_defaults_resolved_against_the_current_folder() {
 fn shipped_example_matches_the_defaults() {
     // Tests run from the repository root, where the defaults resolve to
     // the same files the example names relative to config/.
+    // Only its one login is not a default: the README's supervisor, whose
+    // documented password must work.
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/ivr.toml");
+    let mut example = Config::load(Some(&example)).unwrap();
+    let users = Users::new(&example.users).unwrap();
     assert_eq!(
-        Config::load(Some(&example)).unwrap(),
-        Config::load(None).unwrap()
+        users.verify("supervisor", "change-me").unwrap().role,
+        Role::Supervisor
     );
+    example.users.clear();
+    assert_eq!(example, Config::load(None).unwrap());
 }
 
 #[test]

@@ -6,6 +6,7 @@ pub mod classify;
 pub mod dial;
 pub mod eval;
 pub mod models;
+pub mod passwd;
 pub mod replay;
 pub mod serve;
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::CliResult;
+use crate::auth::Users;
 use crate::config::Config;
 use crate::queue::AcdConfig;
 use crate::runtime::engine::{CallSettings, Engine};
@@ -62,7 +63,11 @@ pub async fn serve(config: Config) -> CliResult {
     if failed > 0 {
         eprintln!("ivr: {failed} prompts could not be rendered (is espeak-ng installed?)");
     }
-    let http = crate::runtime::http_api::start(engine.clone(), config.http.listen).await?;
+    let users = Users::new(&config.users)?;
+    if users.is_empty() {
+        eprintln!("ivr: no [[users]] in the config: nobody can log in to the HTTP API");
+    }
+    let http = crate::runtime::http_api::start(engine.clone(), config.http.listen, users).await?;
     let background = engine.clone();
     tokio::task::spawn_blocking(move || background.prewarm_clarify_prompts());
     let server = start(

@@ -1,5 +1,22 @@
 //! Runs the engine in-process for tests that call it over loopback: SIP on
-//! a free UDP/TCP port, a fresh SQLite file, recordings in a scratch folder.
+//! a free UDP/TCP port, a fresh SQLite file, recordings in a scratch folder,
+//! the HTTP API and pages on a free loopback port.
+//!
+//! For HTTP tests, give the server logins and talk to it with
+//! `common/api.rs`:
+//!
+//! ```ignore
+//! let srv = TestServer::start_with_users(
+//!     "my-test",
+//!     Language::En,
+//!     vec![AgentCredential { user: "alice".into(), password: "sip-pw".into() }],
+//!     vec![
+//!         TestUser::supervisor("sue", "sue-pw"),
+//!         TestUser::agent("al", "al-pw", "alice"), // acts as ACD agent alice
+//!     ],
+//! );
+//! let sue = Api::login(srv.http, "sue", "sue-pw"); // or srv.url("/") for a browser
+//! ```
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -7,6 +24,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ivr::auth::{Role, UserAccount, Users, hash_password};
 use ivr::brain::asr::Language;
 use ivr::call_record::CallRecord;
 use ivr::runtime::engine::{CallSettings, Engine};
@@ -16,6 +34,46 @@ use ivr::sip::AgentCredential;
 use ivr::store::{CallFilter, Store};
 
 use crate::common::brain;
+
+/// A login of the test server's HTTP API (a `[[users]]` entry).
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub name: String,
+    pub role: Role,
+    pub password: String,
+    /// The ACD agent (SIP user) an agent login acts as.
+    pub agent: Option<String>,
+}
+
+impl TestUser {
+    pub fn supervisor(name: &str, password: &str) -> TestUser {
+        TestUser {
+            name: name.into(),
+            role: Role::Supervisor,
+            password: password.into(),
+            agent: None,
+        }
+    }
+
+    /// An agent login acting as the ACD agent `agent` (a SIP user).
+    pub fn agent(name: &str, password: &str, agent: &str) -> TestUser {
+        TestUser {
+            name: name.into(),
+            role: Role::Agent,
+            password: password.into(),
+            agent: Some(agent.into()),
+        }
+    }
+
+    fn account(&self) -> UserAccount {
+        UserAccount {
+            name: self.name.clone(),
+            role: self.role,
+            password_hash: hash_password(&self.password, &[42; 16]).unwrap(),
+            agent: self.agent.clone(),
+        }
+    }
+}
 
 pub struct TestServer {
     pub runtime: tokio::runtime::Runtime,
@@ -39,11 +97,22 @@ impl TestServer {
         language: Language,
         agents: Vec<AgentCredential>,
     ) -> TestServer {
-        Self::start_full(name, language, CallSettings::default(), agents)
+        Self::start_full(name, language, CallSettings::default(), agents, Vec::new())
+    }
+
+    /// Starts the hotline engine with agents' phones allowed to REGISTER
+    /// and `users` allowed to log in to the HTTP API.
+    pub fn start_with_users(
+        name: &str,
+        language: Language,
+        agents: Vec<AgentCredential>,
+        users: Vec<TestUser>,
+    ) -> TestServer {
+        Self::start_full(name, language, CallSettings::default(), agents, users)
     }
 
     pub fn start_with(name: &str, language: Language, calls: CallSettings) -> TestServer {
-        Self::start_full(name, language, calls, Vec::new())
+        Self::start_full(name, language, calls, Vec::new(), Vec::new())
     }
 
     fn start_full(
@@ -51,6 +120,7 @@ impl TestServer {
         language: Language,
         mut calls: CallSettings,
         agents: Vec<AgentCredential>,
+        users: Vec<TestUser>,
     ) -> TestServer {
         let dir = std::env::temp_dir().join(format!("ivr-srv-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -71,6 +141,9 @@ impl TestServer {
                 skills: Default::default(),
             })
             .collect();
+        config.users = users.iter().map(TestUser::account).collect();
+        config.validate().expect("test users fit the agents");
+        let users = Users::new(&config.users).expect("test users' hashes");
         let acd = ivr::queue::AcdConfig::from_parts(&brain.dialplan, &config);
         let engine = Arc::new(Engine::new(&brain, prompts, store, calls));
         assert_eq!(engine.prewarm_prompts(), 0, "every dialplan prompt renders");
@@ -83,6 +156,7 @@ impl TestServer {
             .block_on(ivr::runtime::http_api::start(
                 engine.clone(),
                 "127.0.0.1:0".parse().unwrap(),
+                users,
             ))
             .expect("HTTP API starts");
         let server = runtime
@@ -108,6 +182,11 @@ impl TestServer {
             dir,
             database,
         }
+    }
+
+    /// `http://127.0.0.1:PORT` followed by `path` (`/api/board`, `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http)
     }
 
     pub fn sip_udp(&self) -> SocketAddr {
