@@ -137,3 +137,87 @@ impl Api {
         &self.client
     }
 }
+
+/// The board's WebSocket (`/api/events`), read with a bounded wait.
+pub struct Events {
+    socket: tungstenite::WebSocket<std::net::TcpStream>,
+}
+
+impl Api {
+    /// Opens `/api/events` with this client's token; the handshake's HTTP
+    /// status when the server refuses it.
+    pub fn events(&self) -> Result<Events, u16> {
+        self.events_with(&[])
+    }
+
+    /// Like [`Api::events`] with extra handshake headers (`Origin`, ...).
+    pub fn events_with(&self, headers: &[(&str, &str)]) -> Result<Events, u16> {
+        use tungstenite::client::IntoClientRequest;
+        let url = self.url("/api/events").replacen("http://", "ws://", 1);
+        let mut request = url.into_client_request().expect("a WebSocket URL");
+        if let Some(token) = &self.token {
+            let value = format!("Bearer {token}").parse().unwrap();
+            request.headers_mut().insert("authorization", value);
+        }
+        for (name, value) in headers {
+            let name: tungstenite::http::HeaderName = name.parse().unwrap();
+            request.headers_mut().insert(name, value.parse().unwrap());
+        }
+        let host = self.base.trim_start_matches("http://");
+        let stream = std::net::TcpStream::connect(host).expect("HTTP server reachable");
+        stream
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        match tungstenite::client(request, stream) {
+            Ok((socket, _)) => Ok(Events { socket }),
+            Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(response))) => {
+                Err(response.status().as_u16())
+            }
+            Err(e) => panic!("WebSocket handshake failed: {e}"),
+        }
+    }
+}
+
+impl Events {
+    /// The next JSON message, or `None` when none came before `until`.
+    pub fn next(&mut self, until: std::time::Instant) -> Option<Value> {
+        use tungstenite::Message;
+        loop {
+            match self.socket.read() {
+                Ok(Message::Text(text)) => {
+                    return Some(serde_json::from_str(&text).expect("JSON message"));
+                }
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(e) => panic!("the event stream broke: {e}"),
+            }
+            if std::time::Instant::now() >= until {
+                return None;
+            }
+        }
+    }
+
+    /// Reads messages until one satisfies `wanted` (within `limit`).
+    pub fn wait_for(
+        &mut self,
+        limit: Duration,
+        what: &str,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let until = std::time::Instant::now() + limit;
+        while let Some(message) = self.next(until) {
+            if wanted(&message) {
+                return message;
+            }
+        }
+        panic!("no event stream message with {what} within {limit:?}");
+    }
+
+    pub fn close(mut self) {
+        let _ = self.socket.close(None);
+    }
+}
