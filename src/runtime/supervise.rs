@@ -4,7 +4,7 @@
 
 use tokio::sync::{mpsc, oneshot};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum SupervisorAction {
     /// Move a waiting caller to another queue (keeping their arrival time).
     MoveCaller {
@@ -22,6 +22,11 @@ pub enum SupervisorAction {
     AgentState {
         agent: String,
         change: AgentChange,
+    },
+    /// Copy the call's audio (both sides mixed) to a listener.
+    ListenIn {
+        call: String,
+        frames: mpsc::Sender<crate::runtime::listen_in::Frame>,
     },
 }
 
