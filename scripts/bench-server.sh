@@ -1,13 +1,27 @@
 #!/usr/bin/env bash
-# Starts a release engine on spare loopback ports, loads it with callers
-# (`ivr bench`), then stops it. Figures go to stdout; copy them into
-# BENCHMARKS.md with the date, machine and commit.
+# Figures 2-5 of `make bench` on a real engine: starts a release `ivr serve`
+# on spare loopback ports, measures its idle memory, holds more and more
+# listening callers (capacity, memory per call), places talking callers
+# (decision and voice-to-voice latency at 1, 10 and 30 at once), steps
+# sipp's call rate (setup rate), then stops it with SIGTERM and keeps its
+# call records. Each figure is a JSON file in RESULTS_DIR.
+# Usage: scripts/bench-server.sh RESULTS_DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ivr=target/release/ivr
-work=$(mktemp -d)
-trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
+results=${1:?usage: scripts/bench-server.sh RESULTS_DIR}
+ivr=${IVR:-target/release/ivr}
 port=${BENCH_SIP_PORT:-5090}
+http=${BENCH_HTTP_PORT:-8090}
+work=$(mktemp -d)
+server=
+stop_server() {
+  if [ -n "$server" ]; then
+    kill -TERM "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+    server=
+  fi
+}
+trap 'stop_server; rm -rf "$work"' EXIT
 cat > "$work/ivr.toml" <<TOML
 [sip]
 udp = "127.0.0.1:$port"
@@ -19,31 +33,53 @@ port_max = 49998
 dialplan = "$PWD/dialplans/hotline.toml"
 models_dir = "$PWD/models"
 record_calls = false
+max_calls = 5000
 [storage]
 database = "$work/calls.sqlite"
 recordings = "$work/recordings"
 prompt_cache = "$PWD/var/prompts"
+[http]
+listen = "127.0.0.1:$http"
 TOML
-$ivr serve --config "$work/ivr.toml" 2> "$work/serve.log" &
+"$ivr" serve --config "$work/ivr.toml" 2> "$work/serve.log" &
 server=$!
-for _ in $(seq 1 100); do grep -q "answering SIP" "$work/serve.log" && break; sleep 0.2; done
+for _ in $(seq 1 150); do grep -q "answering SIP" "$work/serve.log" && break; sleep 0.2; done
+grep -q "answering SIP" "$work/serve.log" || { cat "$work/serve.log" >&2; exit 1; }
 target="sip:hotline@127.0.0.1:$port"
-echo "## $(date -u +%F) $(git rev-parse --short HEAD) $(nproc) cores"
-echo "### voice-to-voice, 1 caller at a time (every English fixture)"
-mapfile -t fixtures < <(ls audio-fixtures/en_*.wav)
-for f in "${fixtures[@]:0:${BENCH_FIXTURES:-20}}"; do
-  $ivr bench voice --target "$target" --calls 1 --fixture "$f" --json
-done > "$work/one.jsonl"
-python3 - "$work/one.jsonl" <<'PY'
-import json, sys
-v = sorted(x for l in open(sys.argv[1]) for x in [json.loads(l)["voice_to_voice_ms"]] if x["n"] for x in [x["median"]])
-s = sorted(json.loads(l)["setup_ms"]["median"] for l in open(sys.argv[1]))
-q = lambda a, p: a[round((len(a) - 1) * p)]
-print(f"one call: n={len(v)} voice-to-voice median {q(v,.5):.0f} ms, p95 {q(v,.95):.0f} ms, min {v[0]:.0f}, max {v[-1]:.0f}; setup median {q(s,.5):.1f} ms")
-PY
-echo "### voice-to-voice, 10 callers at once"
-$ivr bench voice --target "$target" --calls 10 --stagger-ms 300
-for n in ${BENCH_HOLD:-100 250 500 750 1000}; do
-  echo "### $n callers listening (no speech), 12 s"
-  $ivr bench hold --target "$target" --calls "$n" --seconds 12 --stagger-ms 5
+json_field() { python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, r))' "$@"; }
+
+# 4: idle memory, model loaded, before any call.
+sleep 2
+echo "{\"rss_kb\": $(awk '/^VmRSS:/ {print $2}' "/proc/$server/status")}" > "$results/idle.json"
+
+# 3 and 4: callers listening (greeting, then reprompts), every call up
+# within a few seconds; stop climbing once packets are late or calls fail.
+for n in ${BENCH_HOLD:-250 500 1000 1500 2000}; do
+  echo "   $n held calls" >&2
+  "$ivr" bench hold --target "$target" --calls "$n" --seconds 12 --stagger-ms 3 \
+    --watch-pid "$server" --json > "$results/hold-$n.json"
+  bad=$(json_field "$results/hold-$n.json" 'failed > 0 or late_packets > 0.01 * max(packets, 1)')
+  [ "$bad" = "True" ] && break
+  sleep 3
 done
+
+# 2: talking callers, 100 ms apart; each listens long enough for a late
+# answer to still be heard (and so measured).
+for n in ${BENCH_CALLERS:-1 10 30}; do
+  echo "   $n talking callers" >&2
+  case $n in
+    1) rounds=${BENCH_ONE_CALLER_ROUNDS:-8}; listen=5000 ;;
+    *) rounds=$(( n >= 20 ? 1 : 2 )); listen=$(( 6000 + 400 * n )) ;;
+  esac
+  "$ivr" bench voice --target "$target" --calls "$n" --rounds "$rounds" --stagger-ms 100 \
+    --listen-ms "$listen" --json > "$results/voice-$n.json"
+  sleep 2
+done
+
+# 5: call setup rate.
+echo "   setup rate" >&2
+"$ivr" bench setup-rate --target "$target" --work-dir "$work/sipp" ${BENCH_RATES:+--rates "$BENCH_RATES"} \
+  --json > "$results/setup-rate.json"
+
+stop_server
+cp "$work"/calls.sqlite* "$results/"

