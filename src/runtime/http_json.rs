@@ -76,12 +76,21 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     }
 }
 
-/// Parses a JSON request body; whatever is wrong is a 400 naming it.
+/// Parses a JSON object request body; whatever is wrong is a 400 naming it.
 pub fn parse_json<T: DeserializeOwned>(body: &Body) -> ApiResult<T> {
-    if body.0.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request(
-            "the request needs a JSON body (an object)",
-        ));
+    match body.0.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => {
+            return Err(ApiError::bad_request(
+                "the request needs a JSON body (an object)",
+            ));
+        }
+        // serde would also take an array for a struct, by field order.
+        Some(b'{') => {}
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid JSON body: expected an object",
+            ));
+        }
     }
     serde_json::from_slice(&body.0)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
