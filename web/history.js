@@ -59,7 +59,7 @@
     if (rows.length === 0) return el("p", { class: `empty ${cls}`, text: "None." });
     return el(
       "table",
-      { class: cls },
+      { class: cls, id: `detail-${cls}` },
       el("thead", {}, el("tr", {}, headings.map((h) => el("th", { scope: "col", text: h })))),
       el("tbody", {}, rows.map((cells) => el("tr", {}, cells.map((c) => el("td", {}, c))))),
     );
@@ -67,13 +67,28 @@
 
   const at = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
-  // The disposition note as stored: a string or an object with a note.
-  function disposition(record) {
-    const d = record.disposition ?? record.disposition_note;
-    if (!d) return null;
-    const text = typeof d === "string" ? d : d.note || JSON.stringify(d);
-    const by = typeof d === "object" && d.by ? ` (${d.by})` : "";
-    return el("section", {}, el("h3", { text: "Disposition" }), el("p", { id: "detail-disposition", text: text + by }));
+  // The agents' notes on the call, oldest first.
+  function dispositions(record) {
+    const notes = record.dispositions || [];
+    return el(
+      "section",
+      { id: "detail-dispositions" },
+      el("h3", { text: "Disposition notes" }),
+      notes.length
+        ? el(
+            "ul",
+            { class: "notes" },
+            notes.map((n) =>
+              el(
+                "li",
+                { class: "disposition-entry" },
+                el("span", { class: "note", text: n.note }),
+                el("span", { class: "by", text: ` (${n.user}${n.agent && n.agent !== n.user ? ` as ${n.agent}` : ""}, ${clockTime(n.at_unix_ms)})` }),
+              ),
+            ),
+          )
+        : el("p", { class: "empty", text: "No note yet." }),
+    );
   }
 
   function recording(record, side, file) {
@@ -102,7 +117,6 @@
     }
     history.replaceState(null, "", `?call=${encodeURIComponent(id)}`);
     const turns = record.turns || [];
-    const lines = turns.map((t) => ({ who: "caller", text: t.text }));
     detail.dataset.callId = record.id;
     detail.replaceChildren(
       el("h2", { id: "detail-title" }, `${record.caller} → ${record.called}`),
@@ -111,15 +125,15 @@
         { class: "meta" },
         `${clockTime(record.started_unix_ms)} · ${lengthOf(record)} · ${label(record.end_reason || "")}`,
         record.queue ? ` · queue ${label(record.queue)}` : "",
+        record.answered_by ? ` · answered by ${record.answered_by}` : "",
         ` · peak agitation ${percent(record.agitation_peak)}`,
       ),
       el("h3", { text: "Summary" }),
       el("p", { id: "detail-summary", class: "summary", text: record.summary || "No handoff summary." }),
-      disposition(record),
+      dispositions(record),
       el("h3", { text: "Recordings" }),
       el("div", { class: "recordings" }, recording(record, "caller", record.recording_caller), recording(record, "engine", record.recording_engine)),
-      el("h3", { text: "Transcript" }),
-      ivr.transcript(lines, "detail-transcript"),
+      el("h3", { text: "What the caller said" }),
       table(
         "turns",
         ["At", "Said", "Intent", "Confidence", "Agitation", "Why"],
