@@ -44,6 +44,12 @@ enum Phase {
     /// The callback was taken: the confirmation plays, then the engine
     /// hangs up; nothing the caller says changes that.
     Leaving,
+    /// Talking to a person (an agent, or a transfer target): nothing
+    /// plays and decisions are not acted on; what the caller says is still
+    /// transcribed and recorded if the runtime keeps feeding the audio.
+    Bridged {
+        queue: String,
+    },
     Ended,
 }
 
@@ -206,6 +212,15 @@ impl Call {
                 }
             }
             Input::CallbackAccepted => self.on_callback_accepted(now_ms),
+            Input::Bridged => self.on_bridged(now_ms),
+            Input::Unbridged => {
+                if let Phase::Bridged { queue } = &self.phase {
+                    self.phase = Phase::Held {
+                        queue: queue.clone(),
+                    };
+                    self.hold = Hold::default();
+                }
+            }
             Input::Hangup => self.on_hangup(now_ms),
             Input::Shutdown => {
                 if !matches!(self.phase, Phase::Ended | Phase::Leaving) {
@@ -230,6 +245,11 @@ impl Call {
     /// for them before saving the record of an ended call.
     pub fn awaiting_transcripts(&self) -> usize {
         self.session.awaiting_transcripts()
+    }
+
+    /// The decision that stands (the last one made).
+    pub fn last_decision(&self) -> Option<&Decision> {
+        self.last_decision.as_ref()
     }
 
     pub fn is_ended(&self) -> bool {
@@ -284,6 +304,9 @@ impl Call {
             },
         );
         self.no_input_count = 0;
+        if matches!(self.phase, Phase::Bridged { .. }) {
+            return; // keyed for the person on the line, not for us
+        }
         if digit == '1' && self.is_queued() {
             // The queue decides whether a callback makes sense now.
             self.emit(now_ms, CallEvent::CallbackRequested { at_ms: now_ms });
@@ -351,6 +374,9 @@ impl Call {
                 // The caller's "no, that's all" is no request: the decision
                 // the session made of it does not stand.
                 session::Output::Decision(_) if closing => {}
+                // Bridged: the words are kept, but the person on the line
+                // handles the call now.
+                session::Output::Decision(_) if matches!(self.phase, Phase::Bridged { .. }) => {}
                 session::Output::Decision(d) => {
                     self.record_decision(now_ms, &d);
                     self.emit(now_ms, CallEvent::Decision(d.clone()));
@@ -490,18 +516,56 @@ impl Call {
         }
     }
 
+    /// A queued caller re-routed to self-service or a question: on hold,
+    /// or still hearing the transfer notice (the runtime queues callers at
+    /// the decision, so that caller is in a queue too).
     fn leave_queue(&mut self, now_ms: u64) {
-        if let Phase::Held { queue } = &self.phase {
-            let queue = queue.clone();
-            self.phase = Phase::Talking;
+        let queue = match (&self.phase, &self.after) {
+            (Phase::Held { queue }, _) => queue.clone(),
+            (Phase::Talking, After::Handoff(pending)) => pending
+                .route
+                .target
+                .clone()
+                .unwrap_or_else(|| self.dialplan.default_queue.clone()),
+            _ => return,
+        };
+        self.phase = Phase::Talking;
+        self.after = After::Listen;
+        self.deferred.clear();
+        self.emit(
+            now_ms,
+            CallEvent::LeftQueue {
+                queue,
+                at_ms: now_ms,
+            },
+        );
+    }
+
+    /// The runtime connected the caller to a person.
+    fn on_bridged(&mut self, now_ms: u64) {
+        if matches!(self.phase, Phase::Ended | Phase::Bridged { .. }) {
+            return;
+        }
+        let queue = match &self.phase {
+            Phase::Held { queue } => queue.clone(),
+            _ => self.queue.clone().unwrap_or_default(),
+        };
+        if let Some(key) = self.playout.stop() {
+            let why = StopReason::Decision;
             self.emit(
                 now_ms,
-                CallEvent::LeftQueue {
-                    queue,
+                CallEvent::PromptStopped {
+                    key,
+                    why,
                     at_ms: now_ms,
                 },
             );
         }
+        self.phase = Phase::Bridged { queue };
+        self.after = After::Listen;
+        self.deferred.clear();
+        self.no_input_at = None;
+        self.reply = None;
     }
 
     /// Replaces whatever plays with `lines`, then does `after`.

@@ -109,6 +109,14 @@ pub enum Input<'a> {
     /// The queue took the caller's callback request: they hear the
     /// confirmation, then the engine hangs up with reason `callback`.
     CallbackAccepted,
+    /// The caller is now connected to a person (an agent or a transfer
+    /// target): nothing plays, keys are theirs, and decisions are no longer
+    /// acted on. Caller frames fed from here on are still transcribed into
+    /// the record (the runtime feeds them only when configured to).
+    Bridged,
+    /// The person left while the caller stays (a transfer rings onward):
+    /// back on hold in the same queue.
+    Unbridged,
     /// The caller hung up.
     Hangup,
     /// The engine is shutting down: say goodbye, then hang up.

@@ -78,6 +78,8 @@ pub enum Invalid {
     OverflowCycle { queue: String, cycle: String },
     #[error("queue {0:?} has an overflow but max_wait_s = 0, so it never overflows")]
     OverflowWithoutMaxWait(String),
+    #[error("queue {queue:?} transfers to {target:?}, which is not a sip:, sips: or tel: URI")]
+    BadTransferTarget { queue: String, target: String },
 }
 
 /// Reads, parses and validates a dialplan file.
@@ -373,6 +375,14 @@ fn validate_queue_settings(plan: &Dialplan) -> Result<(), Invalid> {
                 strategy: settings.strategy.clone(),
             });
         }
+        if let Some(target) = &settings.transfer
+            && !transfer_target_ok(target)
+        {
+            return Err(Invalid::BadTransferTarget {
+                queue,
+                target: target.clone(),
+            });
+        }
         if let Some(overflow) = &settings.overflow {
             if !plan.queues.contains(overflow) {
                 return Err(Invalid::UnknownOverflow {
@@ -401,6 +411,21 @@ fn validate_queue_settings(plan: &Dialplan) -> Result<(), Invalid> {
         }
     }
     Ok(())
+}
+
+/// A URI the engine can dial: `sip:`, `sips:` or `tel:`, no spaces or
+/// angle brackets (it goes into a Request-URI as it is).
+fn transfer_target_ok(target: &str) -> bool {
+    let scheme_ok = ["sip:", "sips:", "tel:"].iter().any(|s| {
+        target.len() > s.len()
+            && target
+                .get(..s.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(s))
+    });
+    scheme_ok
+        && !target
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"'))
 }
 
 #[cfg(test)]
@@ -491,6 +516,25 @@ prompt = { en = "Your balance is on the app.", zh = "请在应用里查看余额
         let plan = dialplan_from_examples("bank", Language::En, rows).unwrap();
         assert_eq!(plan.intents.len(), 2);
         assert_eq!(plan.intent("card_arrival").unwrap().examples.len(), 2);
+    }
+
+    #[test]
+    fn transfer_queues_need_a_dialable_uri() {
+        let with = |target: &str| {
+            format!("{MINIMAL}\n[[queue]]\nname = \"general\"\ntransfer = \"{target}\"\n")
+        };
+        let plan = parse(&with("sip:+15551234@gw.example.com")).expect("a sip: target loads");
+        assert_eq!(
+            plan.queue_settings("general").transfer.as_deref(),
+            Some("sip:+15551234@gw.example.com")
+        );
+        assert!(parse(&with("tel:+15551234")).is_ok());
+        for bad in ["+15551234", "http://x", "sip:a b@c", "sip:"] {
+            assert!(
+                matches!(problem(&with(bad)), Invalid::BadTransferTarget { .. }),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -113,6 +113,12 @@ pub struct QueueSettings {
     /// key 1 books one.
     #[serde(default = "default_callback_after_s")]
     pub callback_after_s: u64,
+    /// Callers of this queue are put through to this SIP (or tel:) URI, an
+    /// outside number, instead of waiting for the engine's agents: a new
+    /// outbound leg bridged like an agent's, so the recording goes on. Should
+    /// it fail, the caller waits in `overflow` (or the default queue).
+    #[serde(default)]
+    pub transfer: Option<String>,
 }
 
 impl QueueSettings {
@@ -126,6 +132,7 @@ impl QueueSettings {
             announce_every_s: default_announce_every_s(),
             target_answer_s: default_target_answer_s(),
             callback_after_s: default_callback_after_s(),
+            transfer: None,
         }
     }
 }

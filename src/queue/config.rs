@@ -20,6 +20,9 @@ pub struct QueueConfig {
     pub announce_every_ms: u64,
     /// A wait (waited + expected) this long is offered a callback.
     pub callback_after_ms: u64,
+    /// Callers are put through to this URI (an outside number) instead of
+    /// the ACD's agents; the runtime dials it and bridges it like an agent.
+    pub transfer: Option<String>,
 }
 
 impl QueueConfig {
@@ -38,6 +41,7 @@ impl QueueConfig {
             target_answer_ms: s.target_answer_s * 1000,
             announce_every_ms: s.announce_every_s * 1000,
             callback_after_ms: s.callback_after_s * 1000,
+            transfer: s.transfer.clone(),
         }
     }
 }
@@ -77,6 +81,13 @@ pub struct AcdConfig {
     /// A number queued again within this window is a repeat caller; 0: off.
     pub repeat_window_ms: u64,
     pub feature_codes: FeatureCodes,
+    /// Not the ACD's own business but read with it from the engine config,
+    /// for the runtime that connects callers to people: whether the caller's
+    /// words are still transcribed once bridged (privacy: off by default).
+    pub transcribe_after_bridge: bool,
+    /// Where calls to outside numbers (callbacks, transfers) are sent,
+    /// `host:port`; `None`: straight to the URI's own host.
+    pub outbound_proxy: Option<String>,
 }
 
 /// A staffing gap found at start: worth a warning, not a refusal (agents
@@ -150,6 +161,8 @@ impl AcdConfig {
             max_missed: acd.max_missed.max(1),
             repeat_window_ms: acd.repeat_caller_window_h * 3_600_000,
             feature_codes: acd.feature_codes.clone(),
+            transcribe_after_bridge: config.engine.transcribe_after_bridge,
+            outbound_proxy: config.sip.outbound_proxy.clone(),
         }
     }
 
@@ -174,7 +187,11 @@ impl AcdConfig {
                 }
             }
         }
-        let staffed = |name: &str| self.agents.iter().any(|a| a.skill(name).is_some());
+        // A queue put through to an outside number needs no agents.
+        let staffed = |name: &str| {
+            self.queue(name).is_some_and(|q| q.transfer.is_some())
+                || self.agents.iter().any(|a| a.skill(name).is_some())
+        };
         for queue in &self.queues {
             let mut chain = vec![queue.name.as_str()];
             let mut at = queue;

@@ -44,20 +44,33 @@ pub enum CallMsg {
     },
     /// The engine is stopping: hang up now.
     Shutdown,
-    /// An agent's phone is being rung; this socket carries its audio.
+    /// A leg for the caller is ringing (an agent's phone, or an outside
+    /// number the caller is put through to); this socket carries its audio.
     AgentRinging {
+        leg: CallHandle,
+        /// The agent, or the outside number.
         agent: String,
         socket: UdpSocket,
         /// From the queue decision to the INVITE leaving for the phone.
         after_ms: u64,
     },
-    /// The agent answered: bridge the caller to them.
+    /// The leg answered: bridge the caller to it.
     AgentAnswered {
+        leg: CallHandle,
         agent: String,
         offer: MediaOffer,
     },
-    /// The agent leg is over (not answered, or the agent hung up).
-    AgentLegEnded,
+    /// The leg is over (not answered, or the far end hung up). With
+    /// `caller_stays` (the agent passed the caller on, or a transfer failed)
+    /// the caller goes back on hold instead of being hung up.
+    AgentLegEnded {
+        leg: CallHandle,
+        caller_stays: bool,
+    },
+    /// The caller's number called within the repeat window (from the store).
+    RepeatCaller,
+    /// A supervisor listens in: copy both sides of the call there.
+    ListenIn(mpsc::Sender<crate::runtime::listen_in::Frame>),
     /// The queue's periodic news for the caller.
     QueuePosition {
         position: usize,
@@ -77,6 +90,13 @@ pub enum SipCommand {
     Queued(QueuedCall),
     /// The waiting caller (engine call id) pressed 1 for a callback.
     CallbackRequested(String),
+    /// The caller (engine call id) was re-routed out of their queue.
+    LeftQueue(String),
+    /// The agent keyed a digit during a bridged call (feature codes).
+    AgentKeyed {
+        agent: String,
+        digit: char,
+    },
 }
 
 /// What the queue and the agent's phone are told about a waiting caller.
@@ -94,6 +114,12 @@ pub struct QueuedCall {
     /// When the queue decision was made (runtime clock ms), to measure how
     /// soon an agent's phone rings.
     pub decided_at_ms: u64,
+    /// Called within the repeat window (the store says so).
+    pub repeat: bool,
+    /// Where the caller's phone takes calls (their Contact), for a callback.
+    pub reach: String,
+    /// The number the caller dialled (the hotline), shown when calling back.
+    pub called: String,
 }
 
 pub struct CallSetup {
@@ -104,6 +130,20 @@ pub struct CallSetup {
     pub called: String,
     pub offer: MediaOffer,
     pub socket: UdpSocket,
+    /// Where the caller's phone takes calls (their Contact URI).
+    pub reach: String,
+    /// Earlier calls from the same number within this window make a repeat
+    /// caller; 0: not looked up.
+    pub repeat_window_ms: u64,
+    /// Keep transcribing the caller once bridged to a person.
+    pub transcribe_after_bridge: bool,
+}
+
+/// The leg the caller talks to: an agent, or an outside number.
+struct Bridge {
+    leg: CallHandle,
+    agent: String,
+    media: Media,
 }
 
 pub struct CallTask {
@@ -121,20 +161,27 @@ pub struct CallTask {
     hanging_up_until: Option<u64>,
     /// Call time by which a call told to shut down is hung up regardless.
     shutdown_by: Option<u64>,
-    /// An agent's phone ringing for this caller: its RTP socket.
-    ringing: Option<(String, UdpSocket)>,
-    /// The agent the caller is bridged to, and that leg's media.
-    bridge: Option<(String, Media)>,
+    /// A leg ringing for this caller: its handle, who, its RTP socket.
+    ringing: Option<(CallHandle, String, UdpSocket)>,
+    /// The agent (or outside number) the caller is bridged to.
+    bridge: Option<Bridge>,
     /// An agent who answered while the caller still hears the transfer
     /// line: bridged when it ends.
-    answered_early: Option<(String, Media)>,
+    answered_early: Option<Bridge>,
     /// Whether the transfer line has been said (the core's Handoff).
     handed_off: bool,
     /// The queue the caller waits in, as last told to the ACD.
     queued_to: Option<String>,
     /// Where the call stands on the supervisors' board.
     phase: CallPhase,
+    /// Supervisors listening in.
+    listeners: Vec<mpsc::Sender<crate::runtime::listen_in::Frame>>,
     started_ms: u64,
+    reach: String,
+    repeat_window_ms: u64,
+    transcribe_after_bridge: bool,
+    /// The store found an earlier call from this number.
+    repeat: bool,
 }
 
 impl CallTask {
@@ -195,7 +242,12 @@ impl CallTask {
             handed_off: false,
             queued_to: None,
             phase: CallPhase::InMenu,
+            listeners: Vec::new(),
             started_ms: clock.now_ms(),
+            reach: setup.reach,
+            repeat_window_ms: setup.repeat_window_ms,
+            transcribe_after_bridge: setup.transcribe_after_bridge,
+            repeat: false,
         };
         (task, outbox)
     }
@@ -211,6 +263,7 @@ impl CallTask {
             called: self.record_base.called.clone(),
         });
         self.save(None, None);
+        self.look_up_repeat_caller();
         self.call.start(0);
         self.drain(0);
         let mut ticker = interval_at(
@@ -236,9 +289,9 @@ impl CallTask {
                         break "shutdown".to_string();
                     }
                 }
-                received = recv_on(self.bridge.as_ref().map(|(_, m)| &m.socket), &mut agent_buf) => {
-                    if let (Ok((n, _)), Some((_, leg))) = (received, self.bridge.as_mut()) {
-                        leg.receiver.push_packet(self.clock.now_ms(), &agent_buf[..n]);
+                received = recv_on(self.bridge.as_ref().map(|b| &b.media.socket), &mut agent_buf) => {
+                    if let (Ok((n, _)), Some(b)) = (received, self.bridge.as_mut()) {
+                        b.media.receiver.push_packet(self.clock.now_ms(), &agent_buf[..n]);
                     }
                 }
                 received = self.media.socket.recv_from(&mut buf) => {
@@ -282,45 +335,78 @@ impl CallTask {
                         self.drain(ms);
                         self.shutdown_by.get_or_insert(ms + SHUTDOWN_GRACE_MS);
                     }
-                    Some(CallMsg::AgentRinging { agent, socket, after_ms }) => {
+                    Some(CallMsg::AgentRinging { leg, agent, socket, after_ms }) => {
                         let ms = ticks * TICK_MS;
                         let detail = format!("{agent}, rung {after_ms} ms after the queue decision");
                         self.call_event(ms, "agent_ringing", &detail);
-                        self.set_phase(CallPhase::Ringing, Some(agent.clone()));
-                        self.ringing = Some((agent, socket));
+                        if self.bridge.is_none() {
+                            self.set_phase(CallPhase::Ringing, Some(agent.clone()));
+                        }
+                        self.ringing = Some((leg, agent, socket));
                     }
-                    Some(CallMsg::AgentAnswered { agent, offer }) => {
+                    Some(CallMsg::AgentAnswered { leg, agent, offer }) => {
                         let ms = ticks * TICK_MS;
-                        if let Some((_, socket)) = self.ringing.take() {
+                        if let Some((_, _, socket)) = self.ringing.take_if(|r| r.0 == leg) {
                             let _ = socket.writable().await;
                             let seed = seed_of(&agent) ^ self.clock.now_ms();
-                            let leg = Media::new(socket, &offer, self.engine.calls.playout_delay_ms, seed);
+                            let media = Media::new(socket, &offer, self.engine.calls.playout_delay_ms, seed);
                             self.call_event(ms, "agent_answered", &agent);
+                            let bridge = Bridge { leg, agent, media };
                             if self.handed_off {
-                                self.set_phase(CallPhase::WithAgent, Some(agent.clone()));
-                                self.bridge = Some((agent, leg));
+                                self.start_bridge(ms, bridge);
+                                self.drain(ms);
                             } else {
-                                self.answered_early = Some((agent, leg));
+                                self.answered_early = Some(bridge);
                             }
                         }
                     }
-                    Some(CallMsg::AgentLegEnded) => {
+                    Some(CallMsg::AgentLegEnded { leg, caller_stays }) => {
                         let ms = ticks * TICK_MS;
-                        if self.ringing.take().is_some() && self.phase == CallPhase::Ringing {
+                        if self.ringing.take_if(|r| r.0 == leg).is_some() && self.phase == CallPhase::Ringing {
                             // Not answered: the caller waits for the next agent.
                             self.set_phase(CallPhase::Waiting, None);
                         }
-                        if let Some((agent, _)) = self.bridge.take().or(self.answered_early.take()) {
-                            // The agent hung up: the call is over for the caller too.
-                            self.call_event(ms, "agent_hung_up", &agent);
-                            let _ = self.sip.send(SipCommand::Hangup(self.handle)).await;
-                            self.hanging_up_until.get_or_insert(ms + BYE_GRACE_MS);
+                        let bridged = self.bridge.take_if(|b| b.leg == leg);
+                        let early = self.answered_early.take_if(|b| b.leg == leg);
+                        if let Some(b) = bridged.or(early) {
+                            if caller_stays {
+                                // Passed on: back on hold while the next leg rings.
+                                self.call_event(ms, "agent_left", &b.agent);
+                                self.call.handle_input(ms, CallInput::Unbridged);
+                                self.drain(ms);
+                                let next = self.ringing.as_ref().map(|r| r.1.clone());
+                                match next {
+                                    Some(next) => self.set_phase(CallPhase::Ringing, Some(next)),
+                                    None => self.set_phase(CallPhase::Waiting, None),
+                                }
+                            } else {
+                                // The agent hung up: the call is over for the caller too.
+                                self.call_event(ms, "agent_hung_up", &b.agent);
+                                let _ = self.sip.send(SipCommand::Hangup(self.handle)).await;
+                                self.hanging_up_until.get_or_insert(ms + BYE_GRACE_MS);
+                            }
+                        }
+                    }
+                    Some(CallMsg::RepeatCaller) => {
+                        self.repeat = true;
+                        let ms = ticks * TICK_MS;
+                        self.call_event(ms, "repeat_caller", "called before within the repeat window");
+                        // Already waiting: the queue hears it now.
+                        if self.queued_to.is_some()
+                            && let Some(decision) = self.call.last_decision().cloned()
+                        {
+                            self.queue_caller(&decision);
                         }
                     }
                     Some(CallMsg::QueuePosition { position, expected_wait_ms }) => {
                         let ms = ticks * TICK_MS;
                         self.call.handle_input(ms, CallInput::QueuePosition { position, expected_wait_ms });
                         self.drain(ms);
+                    }
+                    Some(CallMsg::ListenIn(frames)) => {
+                        let ms = ticks * TICK_MS;
+                        self.call_event(ms, "listen_in", "a supervisor listens");
+                        self.listeners.push(frames);
                     }
                     Some(CallMsg::OfferCallback) => {
                         let ms = ticks * TICK_MS;
@@ -350,13 +436,30 @@ impl CallTask {
             .poll_frame(media_ms)
             .unwrap_or([0; FRAME]);
         self.record_audio(|rec| rec.caller(&frame));
-        if let Some((_, leg)) = self.bridge.as_mut() {
+        if let Some(b) = self.bridge.as_mut() {
             // Bridged: caller and agent hear each other; the recording goes
-            // on. The brain stops listening (privacy by default).
-            leg.send(&frame);
-            let heard = leg.receiver.poll_frame(media_ms).unwrap_or([0; FRAME]);
+            // on. The brain listens only if the config says so (privacy by
+            // default), and never answers: the core knows it is bridged.
+            b.media.send(&frame);
+            let heard = b.media.receiver.poll_frame(media_ms).unwrap_or([0; FRAME]);
+            let keyed: Vec<char> = std::iter::from_fn(|| b.media.receiver.poll_dtmf()).collect();
+            let agent = b.agent.clone();
             self.media.send(&heard);
             self.record_audio(|rec| rec.engine(&heard));
+            self.feed_listeners(&frame, &heard);
+            for digit in keyed {
+                // The agent's keys are for the engine (feature codes).
+                self.call_event(call_ms, "agent_dtmf", &digit.to_string());
+                let agent = agent.clone();
+                let _ = self.sip.try_send(SipCommand::AgentKeyed { agent, digit });
+            }
+            // The caller's keys are for the agent, not the menu.
+            while self.media.receiver.poll_dtmf().is_some() {}
+            if self.transcribe_after_bridge {
+                self.call
+                    .handle_input(call_ms, CallInput::CallerFrame(&frame));
+                self.drain(call_ms);
+            }
             return;
         }
         self.call
@@ -369,6 +472,25 @@ impl CallTask {
         let out = played.unwrap_or([0; FRAME]);
         self.media.send(&out);
         self.record_audio(|rec| rec.engine(&out));
+        self.feed_listeners(&frame, &out);
+    }
+
+    /// Both sides mixed; a listener that falls behind loses frames, never
+    /// delays the call, and one that left is forgotten.
+    fn feed_listeners(&mut self, caller: &[i16; FRAME], other: &[i16; FRAME]) {
+        if self.listeners.is_empty() {
+            return;
+        }
+        let mut mixed = [0i16; FRAME];
+        for (m, (a, b)) in mixed.iter_mut().zip(caller.iter().zip(other)) {
+            *m = a.saturating_add(*b);
+        }
+        self.listeners.retain(|tx| {
+            !matches!(
+                tx.try_send(mixed),
+                Err(mpsc::error::TrySendError::Closed(_))
+            )
+        });
     }
 
     /// A recording that fails (disk full) stops; the call goes on.
@@ -462,8 +584,7 @@ impl CallTask {
                     self.queue_caller(&decision);
                     self.handed_off = true;
                     if let Some(early) = self.answered_early.take() {
-                        self.set_phase(CallPhase::WithAgent, Some(early.0.clone()));
-                        self.bridge = Some(early);
+                        self.start_bridge(call_ms, early);
                     }
                     self.save(None, None);
                 }
@@ -501,6 +622,9 @@ impl CallTask {
             agitation_level: decision.summary.agitation_level.clone(),
             summary: decision.summary.sentence.clone(),
             decided_at_ms: self.clock.now_ms(),
+            repeat: self.repeat,
+            reach: self.reach.clone(),
+            called: self.record_base.called.clone(),
         };
         self.queued_to = Some(queued.queue.clone());
         self.engine.live.publish(LiveEvent::Handoff {
@@ -513,6 +637,42 @@ impl CallTask {
             self.set_phase(CallPhase::Waiting, None);
         }
         let _ = self.sip.try_send(SipCommand::Queued(queued));
+    }
+
+    /// Connects the caller to the leg that answered.
+    fn start_bridge(&mut self, call_ms: u64, bridge: Bridge) {
+        self.set_phase(CallPhase::WithAgent, Some(bridge.agent.clone()));
+        self.bridge = Some(bridge);
+        // Its outputs are drained by the caller of this.
+        self.call.handle_input(call_ms, CallInput::Bridged);
+    }
+
+    /// Asks the store, off the async threads, whether this number called
+    /// within the repeat window; the answer comes back as a message, long
+    /// before the caller is queued (the greeting takes seconds).
+    fn look_up_repeat_caller(&self) {
+        let caller = self.record_base.caller.trim().to_string();
+        if self.repeat_window_ms == 0
+            || caller.is_empty()
+            || caller.eq_ignore_ascii_case("anonymous")
+        {
+            return;
+        }
+        let since = self.record_base.started_unix_ms - self.repeat_window_ms as i64;
+        let id = self.record_base.id.clone();
+        let engine = self.engine.clone();
+        let outbox = self.outbox.clone();
+        tokio::task::spawn_blocking(move || {
+            let store = engine.store.lock().unwrap_or_else(|p| p.into_inner());
+            match store.called_since(&caller, since, &id) {
+                Ok(true) => {
+                    drop(store);
+                    let _ = outbox.blocking_send(CallMsg::RepeatCaller);
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(call = %id, "repeat caller look-up: {e}"),
+            }
+        });
     }
 
     fn set_phase(&mut self, phase: CallPhase, agent: Option<String>) {
@@ -558,8 +718,15 @@ impl CallTask {
                 }
             }
             CallEvent::LeftQueue { .. } => {
+                // Re-routed to self-service: out of the queue, and an agent
+                // ringing or already answering is let go.
                 self.queued_to = None;
+                self.ringing = None;
+                self.answered_early = None;
+                self.handed_off = false;
                 self.set_phase(CallPhase::InMenu, None);
+                let id = self.record_base.id.clone();
+                let _ = self.sip.try_send(SipCommand::LeftQueue(id));
                 return;
             }
             _ => return,

@@ -117,7 +117,12 @@ pub async fn start(
     let (supervise_tx, supervise_rx) = mpsc::channel(64);
     // A second server on the same engine (tests) keeps the first's handle.
     let _ = engine.supervisor.set(Supervisor::new(supervise_tx));
-    let live = engine.live.clone();
+    let switchboard = Switchboard::new(
+        engine.clone(),
+        clock,
+        options.acd.clone(),
+        options.http.map(|a| format!("http://{a}")),
+    );
     let sip = SipLoop {
         engine,
         supervise_rx,
@@ -132,11 +137,7 @@ pub async fn start(
         tasks: JoinSet::new(),
         max_calls: options.max_calls,
         stopping: false,
-        switchboard: Switchboard::new(
-            options.acd.clone(),
-            options.http.map(|a| format!("http://{a}")),
-            live,
-        ),
+        switchboard,
     };
     let done = tokio::spawn(sip.run(stop_rx));
     tracing::info!(%sip_udp, ?sip_tcp, "SIP listening");
@@ -198,11 +199,20 @@ impl SipLoop {
                     let peer = Peer { transport: Transport::Tcp, addr };
                     self.endpoint.handle_input(self.clock.now_ms(), Input::Received { peer, bytes: &bytes });
                 }
-                Some(cmd) = cmd_rx.recv() => match cmd {
-                    SipCommand::Hangup(call) => self.endpoint.hangup(self.clock.now_ms(), call),
-                    SipCommand::Queued(q) => self.switchboard.caller_queued(self.clock.now_ms(), q),
-                    SipCommand::CallbackRequested(id) => self.switchboard.callback_requested(self.clock.now_ms(), id),
-                },
+                Some(cmd) = cmd_rx.recv() => {
+                    let now = self.clock.now_ms();
+                    match cmd {
+                        SipCommand::Hangup(call) => self.endpoint.hangup(now, call),
+                        SipCommand::Queued(q) => self.switchboard.caller_queued(now, q, &self.calls),
+                        SipCommand::CallbackRequested(id) => self.switchboard.callback_requested(now, id),
+                        SipCommand::LeftQueue(id) => {
+                            self.switchboard.caller_left_queue(now, &mut self.endpoint, &id)
+                        }
+                        SipCommand::AgentKeyed { agent, digit } => {
+                            self.switchboard.agent_keyed(now, &agent, digit)
+                        }
+                    }
+                }
                 Some(req) = self.supervise_rx.recv() => {
                     let result = self.supervise(req.action);
                     let _ = req.reply.send(result);
@@ -210,9 +220,10 @@ impl SipLoop {
                 _ = sleep_until(wake) => {
                     let now = self.clock.now_ms();
                     self.endpoint.handle_timeout(now);
-                    self.switchboard.handle_timeout(now);
+                    self.switchboard.handle_timeout(now, &mut self.endpoint);
                 }
                 Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
+                _ = self.switchboard.join_next(), if self.switchboard.tasks_running() > 0 => {}
                 changed = stop.changed(), if !self.stopping => {
                     if changed.is_err() || *stop.borrow() {
                         self.begin_shutdown();
@@ -233,6 +244,7 @@ impl SipLoop {
             self.flush_outputs(&cmd_tx).await;
             if self.stopping
                 && self.tasks.is_empty()
+                && self.switchboard.tasks_running() == 0
                 && (self.endpoint.active_calls() == 0
                     || deadline.is_some_and(|d| tokio::time::Instant::now() >= d))
             {
@@ -248,6 +260,9 @@ impl SipLoop {
             let _ = tx.try_send(CallMsg::Shutdown);
         }
         while self.tasks.join_next().await.is_some() {}
+        while self.switchboard.tasks_running() > 0 {
+            self.switchboard.join_next().await;
+        }
         tracing::info!("SIP stopped");
     }
 
@@ -262,6 +277,15 @@ impl SipLoop {
                 self.endpoint.hangup(now, *handle);
                 Ok(())
             }
+            SupervisorAction::ListenIn { call, frames } => {
+                let tx = self
+                    .ids
+                    .get(&call)
+                    .and_then(|h| self.calls.get(h))
+                    .ok_or_else(|| SuperviseError::Refused(format!("no live call {call:?}")))?;
+                tx.try_send(CallMsg::ListenIn(frames))
+                    .map_err(|_| SuperviseError::Refused("the call is busy; try again".into()))
+            }
             other => self.switchboard.supervise(now, other),
         }
     }
@@ -269,6 +293,8 @@ impl SipLoop {
     fn begin_shutdown(&mut self) {
         self.stopping = true;
         self.endpoint.set_accepting(false);
+        self.switchboard
+            .shutdown(self.clock.now_ms(), &mut self.endpoint);
         for tx in self.calls.values() {
             let _ = tx.try_send(CallMsg::Shutdown);
         }
@@ -299,7 +325,10 @@ impl SipLoop {
 
     async fn on_event(&mut self, event: SipEvent, cmd_tx: &mpsc::Sender<SipCommand>) {
         let now = self.clock.now_ms();
-        let Some(event) = self.switchboard.sip_event(now, &self.calls, event) else {
+        let Some(event) = self
+            .switchboard
+            .sip_event(now, &mut self.endpoint, &self.calls, event)
+        else {
             return;
         };
         match event {
@@ -309,8 +338,17 @@ impl SipLoop {
                 to_uri,
                 call_id,
                 offer,
+                headers,
                 ..
             } => {
+                if let Some(line) =
+                    self.switchboard
+                        .feature_code(now, &self.endpoint, call, &from_uri, &to_uri)
+                {
+                    self.answer_feature_code(now, call, offer, line, cmd_tx)
+                        .await;
+                    return;
+                }
                 if self.calls.len() >= self.max_calls {
                     self.endpoint.reject(now, call, 486);
                     return;
@@ -332,6 +370,9 @@ impl SipLoop {
                     called: user_of(&to_uri),
                     offer,
                     socket,
+                    reach: contact_of(&headers).unwrap_or_else(|| from_uri.clone()),
+                    repeat_window_ms: self.switchboard.repeat_window_ms(),
+                    transcribe_after_bridge: self.switchboard.transcribe_after_bridge(),
                 };
                 if let Err(e) = self.endpoint.answer(now, call, local_rtp) {
                     tracing::warn!("cannot answer: {e}");
@@ -358,6 +399,59 @@ impl SipLoop {
             other => tracing::debug!(?other, "SIP event"),
         }
     }
+}
+
+impl SipLoop {
+    /// An agent's phone dialled a feature code (already applied): answer,
+    /// say the agent's new state, hang up.
+    async fn answer_feature_code(
+        &mut self,
+        now: u64,
+        call: CallHandle,
+        offer: crate::sip::MediaOffer,
+        line: (String, String),
+        cmd_tx: &mpsc::Sender<SipCommand>,
+    ) {
+        let Some(socket) = self.ports.bind().await else {
+            self.endpoint.reject(now, call, 503);
+            return;
+        };
+        let answered = socket
+            .local_addr()
+            .map_err(|e| e.to_string())
+            .and_then(|local| {
+                self.endpoint
+                    .answer(now, call, local)
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = answered {
+            tracing::warn!("cannot answer a feature code: {e}");
+            self.endpoint.reject(now, call, 500);
+            return;
+        }
+        let (tx, rx) = mpsc::channel(8);
+        self.calls.insert(call, tx);
+        self.tasks.spawn(crate::runtime::feature_call::run(
+            self.engine.clone(),
+            call,
+            socket,
+            offer,
+            line,
+            cmd_tx.clone(),
+            rx,
+        ));
+    }
+}
+
+/// The Contact URI of an INVITE: where the caller's phone takes requests.
+fn contact_of(headers: &[(String, String)]) -> Option<String> {
+    let (_, value) = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("Contact") || n == "m")?;
+    crate::sip::header::parse_name_addr(value)
+        .ok()
+        .map(|a| a.uri)
+        .filter(|uri| crate::sip::uri::is_sip_scheme(uri))
 }
 
 /// The status code of a SIP response about to be sent.

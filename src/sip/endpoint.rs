@@ -273,6 +273,12 @@ impl Endpoint {
         self.calls.len()
     }
 
+    /// Where a call's messages come from and go to (for an incoming call,
+    /// the address its INVITE came from).
+    pub fn peer_of(&self, call: CallHandle) -> Option<Peer> {
+        self.calls.get(&call).map(|c| c.peer)
+    }
+
     pub(super) fn new_handle(&mut self) -> CallHandle {
         let h = CallHandle(self.next_call);
         self.next_call += 1;

@@ -380,7 +380,7 @@ m=video 3227 RTP/AVP 31\r\na=rtpmap:31 LPC/8000\r\n";
 
     fn local() -> LocalMedia {
         LocalMedia {
-            rtp: "127.0.0.1:20000".parse().unwrap(),
+            rtp: "127.0.0.1:20000".parse::<SocketAddr>().unwrap(),
             session_id: 7,
             version: 1,
         }
@@ -393,7 +393,10 @@ m=video 3227 RTP/AVP 31\r\na=rtpmap:31 LPC/8000\r\n";
         assert_eq!(n.media.codec, Codec::Pcmu);
         assert_eq!(n.media.dtmf_payload_type, Some(101));
         assert_eq!(n.media.ptime_ms, 30);
-        assert_eq!(n.media.remote_rtp, "192.0.2.5:49217".parse().unwrap());
+        assert_eq!(
+            n.media.remote_rtp,
+            "192.0.2.5:49217".parse::<SocketAddr>().unwrap()
+        );
         let n = negotiate(&sdp, &[Codec::Pcma]).unwrap();
         assert_eq!(n.media.payload_type, 8);
     }
@@ -407,7 +410,10 @@ m=video 3227 RTP/AVP 31\r\na=rtpmap:31 LPC/8000\r\n";
         assert_eq!(back.media.len(), 2);
         assert_eq!(back.media[1].port, 0);
         let again = negotiate(&back, &[Codec::Pcmu]).unwrap();
-        assert_eq!(again.media.remote_rtp, "127.0.0.1:20000".parse().unwrap());
+        assert_eq!(
+            again.media.remote_rtp,
+            "127.0.0.1:20000".parse::<SocketAddr>().unwrap()
+        );
         assert_eq!(again.media.dtmf_payload_type, Some(101));
     }
 
