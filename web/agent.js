@@ -51,7 +51,9 @@
     const box = document.getElementById("pop-slots");
     const slots = handoff && handoff.slots && typeof handoff.slots === "object" ? handoff.slots : {};
     box.replaceChildren(
-      ...Object.entries(slots).map(([k, v]) =>
+      ...Object.entries(slots)
+        .filter(([, v]) => v !== null && v !== undefined && v !== "")
+        .map(([k, v]) =>
         el("div", { class: "slot" }, el("dt", { text: label(k) }), el("dd", { text: typeof v === "string" ? v : JSON.stringify(v) })),
       ),
     );
@@ -86,7 +88,12 @@
       ? `${label(call.intent)} (${percent(call.confidence)})`
       : "no intent";
     document.getElementById("pop-queue").textContent = call.queue ? `· queue ${label(call.queue)}` : "";
-    document.getElementById("pop-time").replaceChildren("· ", ivr.since(call.started_unix_ms), " on the line");
+    // Once the call is over its length stops counting.
+    const length =
+      shown.stage === "ended"
+        ? ivr.duration((shown.endedAt || (shown.endedAt = ivr.serverNow())) - call.started_unix_ms)
+        : ivr.since(call.started_unix_ms);
+    document.getElementById("pop-time").replaceChildren("· ", length, shown.stage === "ended" ? " long" : " on the line");
     document.getElementById("pop-summary").textContent = call.summary || "No summary: the caller was not handed over with one.";
     renderSlots(call.handoff);
     document.getElementById("pop-chart").replaceChildren(ivr.agitationChart(call.agitation, call.agitation_level));
@@ -106,6 +113,7 @@
     state.wrapups.add(callId);
     const note = el("textarea", { class: "disposition-note", name: "note", rows: 3, required: true, id: `note-${callId}` });
     const status = el("p", { class: "disposition-status status", role: "status" });
+    const save = el("button", { type: "submit", class: "disposition-save", text: "Save note" });
     const form = el(
       "form",
       { class: "disposition panel", "data-call-id": callId },
@@ -113,9 +121,11 @@
       view && view.summary ? el("p", { class: "summary", text: view.summary }) : null,
       el("label", { for: `note-${callId}`, text: "What was done, what is left" }),
       note,
-      el("button", { type: "submit", class: "disposition-save", text: "Save note" }),
+      save,
       status,
     );
+    // A saved note is not sent twice; an edit can be saved as a new note.
+    note.addEventListener("input", () => (save.disabled = false));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       ivr.flash(status, "Saving…");
@@ -127,6 +137,7 @@
           await api("POST", path, { note: note.value });
           ivr.flash(status, "Saved.", "ok");
           form.dataset.saved = "true";
+          save.disabled = true;
           return;
         } catch (e) {
           if (e.status === 404 && attempt < 10) {

@@ -183,6 +183,15 @@
     );
   }
 
+  // The longest wait keeps counting on the page between updates: it is
+  // the time since the earliest caller still on the line joined.
+  function longestWait(queue) {
+    const since = (queue.waiting || [])
+      .filter((w) => !w.callback && w.waiting_since_unix_ms)
+      .map((w) => w.waiting_since_unix_ms);
+    return since.length ? ivr.since(Math.min(...since)) : duration(queue.longest_wait_ms);
+  }
+
   function queueCard(queue) {
     const stat = (cls, name, value) =>
       el("div", { class: `stat ${cls}` }, el("dt", { text: name }), el("dd", {}, value));
@@ -195,9 +204,9 @@
       el(
         "dl",
         { class: "stats" },
-        stat("longest-wait", "Longest wait", duration(queue.longest_wait_ms)),
+        stat("longest-wait", "Longest wait", longestWait(queue)),
         stat("expected-wait", "Expected wait", duration(queue.expected_wait_ms)),
-        stat("service-level", `Answered in ${queue.target_answer_s} s today`, sl),
+        stat("service-level", `In ${queue.target_answer_s} s today`, sl),
         stat("answered", "Answered", String(queue.answered_today)),
         stat("abandoned", "Abandoned", String(queue.abandoned_today)),
       ),

@@ -227,8 +227,10 @@ const ivr = (() => {
     band(0.3, 0.6, "band-elevated");
     band(0.6, 1, "band-high");
     if (scores.length > 0) {
-      const step = scores.length > 1 ? (w - 6) / (scores.length - 1) : 0;
-      const xy = scores.map((s, i) => [3 + i * step, 3 + (1 - s) * (h - 6)]);
+      // One reading is drawn as a level line: the trend so far is flat.
+      const series = scores.length > 1 ? scores : [scores[0], scores[0]];
+      const step = (w - 6) / (series.length - 1);
+      const xy = series.map((s, i) => [3 + i * step, 3 + (1 - s) * (h - 6)]);
       const line = document.createElementNS(SVG, "polyline");
       line.setAttribute("points", xy.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" "));
       line.setAttribute("class", "trend");

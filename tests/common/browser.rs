@@ -215,13 +215,24 @@ impl Browser {
         })
     }
 
+    /// Clicks the element `css`. A live page may redraw it between finding
+    /// and clicking; that is retried a few times.
     pub fn click(&self, css: &str) {
-        self.runtime
-            .block_on(async {
+        let mut tries = 0;
+        loop {
+            let clicked = self.runtime.block_on(async {
                 let node = self.client().find(Locator::Css(css)).await?;
                 node.click().await
-            })
-            .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+            });
+            match clicked {
+                Ok(()) => return,
+                Err(_) if tries < 5 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => panic!("cannot click {css}: {e}"),
+            }
+        }
     }
 
     /// Clears the field `css` and types `text` into it.
