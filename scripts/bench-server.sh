@@ -54,7 +54,7 @@ echo "{\"rss_kb\": $(awk '/^VmRSS:/ {print $2}' "/proc/$server/status")}" > "$re
 
 # 3 and 4: callers listening (greeting, then reprompts), every call up
 # within a few seconds; stop climbing once packets are late or calls fail.
-for n in ${BENCH_HOLD:-250 500 1000 1500 2000}; do
+for n in ${BENCH_HOLD:-100 250 500 750 1000 1500 2000}; do
   echo "   $n held calls" >&2
   "$ivr" bench hold --target "$target" --calls "$n" --seconds 12 --stagger-ms 3 \
     --watch-pid "$server" --json > "$results/hold-$n.json"
@@ -68,8 +68,8 @@ done
 for n in ${BENCH_CALLERS:-1 10 30}; do
   echo "   $n talking callers" >&2
   case $n in
-    1) rounds=${BENCH_ONE_CALLER_ROUNDS:-8}; listen=5000 ;;
-    *) rounds=$(( n >= 20 ? 1 : 2 )); listen=$(( 6000 + 400 * n )) ;;
+    1) rounds=${BENCH_ONE_CALLER_ROUNDS:-12}; listen=6000 ;;
+    *) rounds=$(( n >= 20 ? 1 : 2 )); listen=$(( 6000 + 600 * n )) ;;
   esac
   "$ivr" bench voice --target "$target" --calls "$n" --rounds "$rounds" --stagger-ms 100 \
     --listen-ms "$listen" --json > "$results/voice-$n.json"
