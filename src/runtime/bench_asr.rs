@@ -89,11 +89,17 @@ pub fn cut_utterances(pcm_16k: &[f32]) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// The utterance WAVs written for a run.
+#[derive(Debug)]
+pub struct Clips {
+    /// (fixture id, WAV) in fixture order, then utterance order.
+    pub clips: Vec<(String, PathBuf)>,
+    /// (fixture id, reference text) for every English fixture.
+    pub references: Vec<(String, String)>,
+}
+
 /// Writes the clips and their list (`clips.txt`, one WAV path a line).
-pub fn write_clips(
-    fixtures_dir: &Path,
-    clips_dir: &Path,
-) -> Result<(Vec<(String, PathBuf)>, Vec<(String, String)>), AsrBenchError> {
+pub fn write_clips(fixtures_dir: &Path, clips_dir: &Path) -> Result<Clips, AsrBenchError> {
     let write_err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| AsrBenchError::Write { path, source }
@@ -129,11 +135,11 @@ pub fn write_clips(
         .map(|(_, p)| format!("{}\n", p.display()))
         .collect();
     std::fs::write(&list, text).map_err(write_err(&list))?;
-    Ok((clips, references))
+    Ok(Clips { clips, references })
 }
 
 pub fn run_asr_bench(opts: &AsrBenchOptions) -> Result<AsrBenchReport, AsrBenchError> {
-    let (clips, references) = write_clips(&opts.fixtures_dir, &opts.clips_dir)?;
+    let Clips { clips, references } = write_clips(&opts.fixtures_dir, &opts.clips_dir)?;
     let prompt = load_dialplan(&opts.dialplan)?.vocabulary_prompt(Language::En);
     let pool = WhisperPool::open(
         &opts.model,
@@ -214,7 +220,7 @@ mod tests {
         let result = write_clips(&fixtures, &base.join("clips"));
         let listed = std::fs::read_to_string(base.join("clips/clips.txt")).unwrap_or_default();
         std::fs::remove_dir_all(&base).unwrap();
-        let (clips, references) = result.unwrap();
+        let Clips { clips, references } = result.unwrap();
         assert_eq!(
             references,
             vec![("en_a".to_string(), "hello there".to_string())]

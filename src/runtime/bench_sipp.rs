@@ -153,7 +153,7 @@ fn run_step(opts: &SetupRateOptions, rate: u32) -> Result<RateStep, SetupRateErr
 fn final_counts(stat_csv: &str) -> Option<(u64, u64)> {
     let mut lines = stat_csv.lines().filter(|l| !l.trim().is_empty());
     let header: Vec<&str> = lines.next()?.split(';').collect();
-    let last: Vec<&str> = lines.last()?.split(';').collect();
+    let last: Vec<&str> = lines.next_back()?.split(';').collect();
     let field = |name: &str| -> Option<u64> {
         let at = header.iter().position(|h| *h == name)?;
         last.get(at)?.trim().parse().ok()
