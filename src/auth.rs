@@ -180,6 +180,10 @@ pub fn check_password_hash(phc: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The password of the login in the example config: `ivr serve` warns
+/// while a user still has it.
+pub const EXAMPLE_PASSWORD: &str = "change-me";
+
 /// Sessions end after this long without a request.
 pub const SESSION_IDLE_MS: u64 = 12 * 60 * 60 * 1000;
 

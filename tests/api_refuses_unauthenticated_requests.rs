@@ -1,12 +1,15 @@
 //! The API answers nobody without a live session (401 on every `/api`
 //! route but login, the event stream included), and an agent only reads and
-//! acts for themselves (403 otherwise). `/metrics` and the pages stay open.
+//! acts for themselves (403 otherwise); logging out closes the session's
+//! event stream. `/metrics` and the pages stay open.
 
 #[path = "common/api.rs"]
 mod api;
 mod common;
 #[path = "common/server.rs"]
 mod server;
+
+use std::time::Duration;
 
 use api::Api;
 use ivr::brain::asr::Language;
@@ -189,9 +192,12 @@ fn api_refuses_requests_without_a_session_or_the_role() {
     );
     assert_eq!(sue_note.status, 201, "{}", sue_note.text());
 
-    // A closed session is refused from then on.
+    // A closed session is refused from then on, and its open event stream
+    // is closed.
+    let mut stream = al.events().expect("the event stream opens");
     assert_eq!(al.post_raw("/api/logout", "").status, 204);
     assert_eq!(al.get("/api/me").status, 401);
+    assert_eq!(stream.wait_closed(Duration::from_secs(30)), Some(1008));
     assert_eq!(sue.get("/api/me").status, 200);
 
     // Metrics and the pages need no login.

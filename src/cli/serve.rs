@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::CliResult;
-use crate::auth::Users;
+use crate::auth::{EXAMPLE_PASSWORD, Users};
 use crate::config::Config;
 use crate::queue::AcdConfig;
 use crate::runtime::engine::{CallSettings, Engine};
@@ -67,6 +67,12 @@ pub async fn serve(config: Config) -> CliResult {
     if users.is_empty() {
         eprintln!("ivr: no [[users]] in the config: nobody can log in to the HTTP API");
     }
+    for name in with_example_password(&users, &config).await? {
+        eprintln!(
+            "ivr: user {name:?} still has the example password {EXAMPLE_PASSWORD:?}; \
+             set a new one with `ivr passwd`"
+        );
+    }
     let http = crate::runtime::http_api::start(engine.clone(), config.http.listen, users).await?;
     let background = engine.clone();
     tokio::task::spawn_blocking(move || background.prewarm_clarify_prompts());
@@ -103,6 +109,23 @@ pub async fn serve(config: Config) -> CliResult {
     server.shutdown().await;
     eprintln!("ivr: stopped");
     Ok(())
+}
+
+/// Users whose password is still the example config's.
+async fn with_example_password(
+    users: &Users,
+    config: &Config,
+) -> Result<Vec<String>, tokio::task::JoinError> {
+    let users = users.clone();
+    let names: Vec<String> = config.users.iter().map(|u| u.name.clone()).collect();
+    // argon2: off the async threads.
+    tokio::task::spawn_blocking(move || {
+        names
+            .into_iter()
+            .filter(|name| users.verify(name, EXAMPLE_PASSWORD).is_ok())
+            .collect()
+    })
+    .await
 }
 
 async fn wait_for_stop() {

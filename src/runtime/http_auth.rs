@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use serde::Deserialize;
 use serde_json::json;
+use tokio::sync::Semaphore;
 
 use crate::auth::{
     Action, AuthError, Identity, Role, SESSION_IDLE_MS, Sessions, TOKEN_BYTES, Users,
@@ -24,11 +25,16 @@ use crate::runtime::http_json::{ApiError, ApiResult, Body, parse_json};
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "ivr_session";
 
+/// Password checks run at once: each is tens of ms of CPU, and a flood of
+/// logins must not take the cores the calls' audio needs.
+const CONCURRENT_PASSWORD_CHECKS: usize = 2;
+
 /// Users and their live sessions, shared by every request.
 pub struct AuthState {
     users: Users,
     sessions: Mutex<Sessions>,
     clock: Clock,
+    password_checks: Semaphore,
 }
 
 impl AuthState {
@@ -37,7 +43,14 @@ impl AuthState {
             users,
             sessions: Mutex::new(Sessions::new(SESSION_IDLE_MS)),
             clock: Clock::new(),
+            password_checks: Semaphore::new(CONCURRENT_PASSWORD_CHECKS),
         }
+    }
+
+    /// Whether `token` is still a live session (using it keeps it alive).
+    pub fn is_live(&self, token: &str) -> bool {
+        let now_ms = self.clock.now_ms();
+        self.sessions().check(token, now_ms).is_some()
     }
 
     fn sessions(&self) -> std::sync::MutexGuard<'_, Sessions> {
@@ -52,6 +65,11 @@ pub struct Authed {
 }
 
 impl Authed {
+    /// The session token the request came with.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
     /// A 403 unless the user's role may do `action`.
     pub fn require(&self, action: Action<'_>) -> ApiResult<()> {
         if crate::auth::allowed(&self.who, action) {
@@ -140,6 +158,11 @@ struct Login {
 /// the session cookie.
 pub async fn login(State(auth): State<Arc<AuthState>>, body: Body) -> ApiResult<Response> {
     let Login { user, password } = parse_json(&body)?;
+    let _turn = auth
+        .password_checks
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal("the password check failed"))?;
     let checking = auth.clone();
     // argon2 takes tens of ms of CPU: not on the async threads.
     let checked = tokio::task::spawn_blocking(move || checking.users.verify(&user, &password))

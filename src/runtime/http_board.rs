@@ -2,7 +2,10 @@
 //! supervisors' actions on live calls and agents' state changes.
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Json, Response};
@@ -13,7 +16,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::auth::Action;
 use crate::board::Snapshot;
 use crate::runtime::engine::SharedEngine;
-use crate::runtime::http_auth::Authed;
+use crate::runtime::http_auth::{AuthState, Authed};
 use crate::runtime::http_json::{ApiError, ApiResult, Body, parse_json};
 use crate::runtime::supervise::{AgentChange, SuperviseError, SupervisorAction};
 
@@ -26,12 +29,20 @@ pub async fn board(
     Ok(Json(engine.live.snapshot()))
 }
 
+/// How often an open event stream checks that its session is still live.
+const SESSION_CHECK: Duration = Duration::from_secs(5);
+
+/// WebSocket close code for "policy violation": the session ended.
+const CLOSE_SESSION_ENDED: u16 = 1008;
+
 /// `GET /api/events`: a WebSocket; the first message is the board
 /// (`{"type":"snapshot",...}`), then one message per change
 /// (`BoardUpdate`: `call`, `call_gone`, `queue`, `agent`). A page that
-/// falls behind is sent a fresh snapshot.
+/// falls behind is sent a fresh snapshot. The stream closes when its
+/// session ends (logout, idle expiry).
 pub async fn events(
     State(engine): State<SharedEngine>,
+    State(auth): State<Arc<AuthState>>,
     authed: Authed,
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -51,7 +62,8 @@ pub async fn events(
             format!("/api/events is a WebSocket: {}", e.body_text()),
         )
     })?;
-    Ok(upgrade.on_upgrade(move |socket| stream(socket, engine)))
+    let token = authed.token().to_owned();
+    Ok(upgrade.on_upgrade(move |socket| stream(socket, engine, auth, token)))
 }
 
 /// No `Origin` (not a browser) or one naming this server's host.
@@ -68,7 +80,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
     matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
-async fn stream(mut socket: WebSocket, engine: SharedEngine) {
+async fn stream(mut socket: WebSocket, engine: SharedEngine, auth: Arc<AuthState>, token: String) {
     let (snapshot, mut updates) = engine.live.subscribe();
     if send(&mut socket, snapshot_message(&snapshot))
         .await
@@ -76,8 +88,20 @@ async fn stream(mut socket: WebSocket, engine: SharedEngine) {
     {
         return;
     }
+    let mut session_check = tokio::time::interval(SESSION_CHECK);
+    session_check.tick().await;
     loop {
         tokio::select! {
+            _ = session_check.tick() => {
+                if !auth.is_live(&token) {
+                    let close = CloseFrame {
+                        code: CLOSE_SESSION_ENDED,
+                        reason: "the session ended; log in again".into(),
+                    };
+                    let _ = socket.send(Message::Close(Some(close))).await;
+                    break;
+                }
+            }
             update = updates.recv() => {
                 let message = match update {
                     Ok(update) => serde_json::to_value(&*update).unwrap_or(Value::Null),

@@ -217,6 +217,26 @@ impl Events {
         panic!("no event stream message with {what} within {limit:?}");
     }
 
+    /// Reads until the server closes the stream (within `limit`); its close
+    /// code, or `None` if it stayed open.
+    pub fn wait_closed(&mut self, limit: Duration) -> Option<u16> {
+        use tungstenite::Message;
+        let until = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < until {
+            match self.socket.read() {
+                Ok(Message::Close(frame)) => return Some(frame.map_or(1005, |f| f.code.into())),
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => return Some(1006),
+            }
+        }
+        None
+    }
+
     pub fn close(mut self) {
         let _ = self.socket.close(None);
     }
