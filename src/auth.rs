@@ -187,6 +187,9 @@ pub const EXAMPLE_PASSWORD: &str = "change-me";
 /// Sessions end after this long without a request.
 pub const SESSION_IDLE_MS: u64 = 12 * 60 * 60 * 1000;
 
+/// Sessions one user may have at once (browsers, devices).
+pub const MAX_SESSIONS_PER_USER: usize = 32;
+
 /// Random bytes a session token is made of.
 pub const TOKEN_BYTES: usize = 32;
 
@@ -214,8 +217,16 @@ impl Sessions {
     }
 
     /// Starts a session for `who`; returns its token (hex of `random`).
+    /// A user's least recently used session ends when they have
+    /// [`MAX_SESSIONS_PER_USER`], so logging in in a loop cannot fill memory.
     pub fn open(&mut self, who: Identity, random: [u8; TOKEN_BYTES], now_ms: u64) -> String {
         self.expire(now_ms);
+        let theirs = self.live.iter().filter(|(_, s)| s.who.user == who.user);
+        if theirs.clone().count() >= MAX_SESSIONS_PER_USER
+            && let Some(oldest) = theirs.min_by_key(|(_, s)| s.last_used_ms).map(|(k, _)| *k)
+        {
+            self.live.remove(&oldest);
+        }
         let token = hex::encode(random);
         self.live.insert(
             key(&token),
@@ -375,6 +386,23 @@ mod tests {
         sessions.open(who(Role::Agent, None), [2; TOKEN_BYTES], 500);
         sessions.open(who(Role::Agent, None), [3; TOKEN_BYTES], 1_200);
         assert_eq!(sessions.len(), 2);
+    }
+
+    #[test]
+    fn a_user_keeps_a_bounded_number_of_sessions() {
+        let mut sessions = Sessions::new(SESSION_IDLE_MS);
+        let first = sessions.open(who(Role::Agent, None), [0; TOKEN_BYTES], 0);
+        let mut last = String::new();
+        for i in 1..=MAX_SESSIONS_PER_USER {
+            last = sessions.open(who(Role::Agent, None), [i as u8; TOKEN_BYTES], i as u64);
+        }
+        assert_eq!(sessions.len(), MAX_SESSIONS_PER_USER);
+        assert!(sessions.check(&first, 100).is_none(), "the oldest went");
+        assert!(sessions.check(&last, 100).is_some());
+        let mut other = who(Role::Supervisor, None);
+        other.user = "someone else".into();
+        sessions.open(other, [0xff; TOKEN_BYTES], 101);
+        assert_eq!(sessions.len(), MAX_SESSIONS_PER_USER + 1);
     }
 
     #[test]
