@@ -54,6 +54,10 @@ pub fn app(engine: SharedEngine, users: Users) -> Router {
         .route("/calls/{id}/move", post(http_board::move_caller))
         .route("/calls/{id}/front", post(http_board::to_front))
         .route("/calls/{id}/end", post(http_board::end_call))
+        .route(
+            "/calls/{id}/listen",
+            post(crate::runtime::http_listen::listen),
+        )
         .route("/agents/{id}/state", post(http_board::agent_state))
         .route("/board", get(http_board::board))
         .route("/events", get(http_board::events))

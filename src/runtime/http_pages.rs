@@ -46,6 +46,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../../web/agent.js"),
     },
     Asset {
+        name: "listen.js",
+        content_type: JS,
+        body: include_str!("../../web/listen.js"),
+    },
+    Asset {
         name: "history.js",
         content_type: JS,
         body: include_str!("../../web/history.js"),

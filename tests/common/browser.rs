@@ -91,6 +91,10 @@ impl Browser {
                     "--disable-dev-shm-usage",
                     "--no-first-run",
                     "--window-size=1400,1300",
+                    // Listening in: WebRTC between the page and a loopback engine.
+                    "--allow-loopback-in-peer-connection",
+                    "--disable-features=WebRtcHideLocalIpsWithMdns",
+                    "--autoplay-policy=no-user-gesture-required",
                     format!("--user-data-dir={}", scratch.join("profile").display()),
                 ],
             }),
