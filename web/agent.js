@@ -104,7 +104,9 @@
       .replaceChildren(
         ...(reasons.length ? reasons.map((r) => el("li", { class: "reason", text: r })) : [el("li", { class: "empty", text: "No sign of agitation." })]),
       );
-    document.getElementById("pop-transcript").replaceChildren(ivr.transcript(call.transcript, "pop-transcript-lines"));
+    const lines = ivr.transcript(call.transcript, "pop-transcript-lines");
+    document.getElementById("pop-transcript").replaceChildren(lines);
+    lines.scrollTop = lines.scrollHeight;
   }
 
   // A note form for a call this agent finished.

@@ -86,6 +86,8 @@
       return;
     }
     box.replaceChildren(...calls.map(callCard));
+    // The newest words are at the bottom of a long conversation.
+    for (const list of box.querySelectorAll(".transcript")) list.scrollTop = list.scrollHeight;
   }
 
   async function act(path, body, done) {

@@ -142,8 +142,18 @@ const ivr = (() => {
         if (message.type === "snapshot") onSnapshot(message);
         else onUpdate(message);
       };
-      socket.onclose = () => {
+      socket.onclose = async () => {
         setState("down", "Reconnecting…");
+        // A session that expired or was signed out elsewhere cannot
+        // reconnect: show the sign-in form again instead of retrying.
+        try {
+          await api("GET", "/api/me");
+        } catch (e) {
+          if (e.status === 401) {
+            location.reload();
+            return;
+          }
+        }
         // Back off up to 5 s so a restarting engine is not hammered.
         setTimeout(connect, delay);
         delay = Math.min(delay * 2, 5000);
