@@ -53,12 +53,14 @@ sleep 2
 echo "{\"rss_kb\": $(awk '/^VmRSS:/ {print $2}' "/proc/$server/status")}" > "$results/idle.json"
 
 # 3 and 4: callers listening (greeting, then reprompts), every call up
-# within a few seconds; stop climbing once packets are late or calls fail.
+# within a few seconds; stop climbing once calls fail or over 5% of the
+# packets are late (on a shared machine a level can lose a few packets to
+# someone else's burst and the next one still be clean).
 for n in ${BENCH_HOLD:-100 250 500 750 1000 1500 2000}; do
   echo "   $n held calls" >&2
   "$ivr" bench hold --target "$target" --calls "$n" --seconds 12 --stagger-ms 3 \
     --watch-pid "$server" --json > "$results/hold-$n.json"
-  bad=$(json_field "$results/hold-$n.json" 'failed > 0 or late_packets > 0.01 * max(packets, 1)')
+  bad=$(json_field "$results/hold-$n.json" 'failed > 0 or late_packets > 0.05 * max(packets, 1)')
   [ "$bad" = "True" ] && break
   sleep 3
 done
