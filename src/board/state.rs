@@ -110,6 +110,7 @@ impl Board {
                         summary: None,
                         handoff: None,
                         alert: None,
+                        updated_unix_ms: now,
                     },
                 );
             }
@@ -344,6 +345,7 @@ impl Board {
             return;
         };
         change(view);
+        view.updated_unix_ms = now;
         self.dirty_calls.insert(call.to_string());
         self.refresh_alert(now, call);
     }
@@ -384,6 +386,7 @@ impl Board {
         }
         if c.alert != alert {
             c.alert = alert;
+            c.updated_unix_ms = now;
             self.dirty_calls.insert(id.to_string());
         }
     }

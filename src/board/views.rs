@@ -46,6 +46,9 @@ pub struct CallView {
     pub handoff: Option<serde_json::Value>,
     /// Why a supervisor should look now; alerted calls are listed first.
     pub alert: Option<String>,
+    /// When this view last changed (what the engine-to-page latency is
+    /// measured from).
+    pub updated_unix_ms: i64,
 }
 
 /// One queue.

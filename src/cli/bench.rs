@@ -107,6 +107,25 @@ pub enum What {
         #[arg(long)]
         json: bool,
     },
+    /// The supervisors' board under load: `calls` live callers, `boards`
+    /// pages on the event stream; engine-to-board latency and what the
+    /// boards cost the server.
+    Board {
+        #[command(flatten)]
+        common: Common,
+        /// The engine's HTTP address.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        http: std::net::SocketAddr,
+        #[arg(long, default_value = "supervisor")]
+        user: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long, default_value_t = 10)]
+        boards: usize,
+        /// Seconds measured without boards, then with them.
+        #[arg(long, default_value_t = 15)]
+        window_s: u64,
+    },
     /// Write the figures of a `make bench` run (a folder of JSON results)
     /// into the generated section of BENCHMARKS.md.
     Report(super::bench_report::Args),
@@ -208,6 +227,61 @@ pub fn run(args: Args) -> CliResult {
             return Ok(());
         }
         What::Report(args) => return super::bench_report::run(args),
+        What::Board {
+            common,
+            http,
+            user,
+            password,
+            boards,
+            window_s,
+        } => {
+            let server_pid = common
+                .watch_pid
+                .ok_or("--watch-pid: the engine's pid is needed for its CPU and memory")?;
+            let load = LoadOptions {
+                target: common.target.clone(),
+                fixtures: english_fixtures()?,
+                calls: common.calls,
+                stagger_ms: common.stagger_ms,
+                wait_for_prompt_ms: 700,
+                // The callers stay on the line through both windows.
+                listen_ms: (2 * window_s + 10) * 1000,
+                rounds: 1,
+                watch_pid: None,
+            };
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let report = runtime.block_on(crate::runtime::bench_board::run_board_bench(
+                crate::runtime::bench_board::BoardBenchOptions {
+                    http,
+                    user,
+                    password,
+                    boards,
+                    load,
+                    window_s,
+                    server_pid,
+                },
+            ))?;
+            if common.json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                let l = &report.event_latency_ms;
+                println!(
+                    "{} calls, {} boards: engine to board median {:.0} ms, p95 {:.0} ms, max {:.0} ms over {} updates",
+                    report.calls, report.boards, l.median, l.p95, l.max, report.updates_received
+                );
+                println!(
+                    "server CPU {:.1}% -> {:.1}% of a core, memory {} -> {} kB with the boards open; {} calls failed",
+                    report.cpu_percent_no_boards,
+                    report.cpu_percent_with_boards,
+                    report.rss_kb_no_boards,
+                    report.rss_kb_with_boards,
+                    report.failed_calls
+                );
+            }
+            return Ok(());
+        }
         What::Voice {
             common,
             fixture,

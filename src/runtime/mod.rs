@@ -3,6 +3,7 @@
 pub mod asr_guards;
 pub mod asr_service;
 pub mod bench_asr;
+pub mod bench_board;
 pub mod bench_media;
 pub mod bench_sipp;
 pub mod call_task;
