@@ -189,6 +189,16 @@ impl Board {
                 }
             }
             LiveEvent::Queue { queue, order } => {
+                // A caller moved (supervisor, overflow) shows their new queue.
+                for w in &order {
+                    if let Some(c) = self.calls.get_mut(&w.call)
+                        && c.queue.as_deref() != Some(queue.as_str())
+                    {
+                        c.queue = Some(queue.clone());
+                        c.updated_unix_ms = now;
+                        self.dirty_calls.insert(w.call.clone());
+                    }
+                }
                 self.queue_mut(&queue).waiting = order;
                 self.dirty_queues.insert(queue);
                 // Waiting callers' alerts depend on their queue's target.
