@@ -56,7 +56,10 @@ fn sipp_pcap_offer_gets_pcma_and_its_dtmf_type() {
     assert_eq!(chosen.media.codec, Codec::Pcma);
     assert_eq!(chosen.media.payload_type, 8);
     assert_eq!(chosen.media.dtmf_payload_type, Some(101));
-    assert_eq!(chosen.media.remote_rtp, "127.0.0.1:6000".parse().unwrap());
+    assert_eq!(
+        chosen.media.remote_rtp,
+        "127.0.0.1:6000".parse::<std::net::SocketAddr>().unwrap()
+    );
     let answer = sdp::answer(&offer, &chosen, &local());
     assert!(
         answer.contains("m=audio 20010 RTP/AVP 8 101\r\n"),
@@ -87,7 +90,10 @@ fn softphone_offering_opus_first_gets_pcmu_and_video_refused() {
 fn lf_only_ipv6_and_media_level_connection() {
     let text = "v=0\no=- 1 1 IN IP6 ::1\ns=-\nt=0 0\nm=audio 7000 RTP/AVP 0\nc=IN IP6 ::1\n";
     let chosen = sdp::negotiate(&sdp::parse(text.as_bytes()).unwrap(), PREFS).unwrap();
-    assert_eq!(chosen.media.remote_rtp, "[::1]:7000".parse().unwrap());
+    assert_eq!(
+        chosen.media.remote_rtp,
+        "[::1]:7000".parse::<std::net::SocketAddr>().unwrap()
+    );
     assert_eq!(chosen.media.dtmf_payload_type, None);
     assert_eq!(chosen.media.ptime_ms, 20);
 }
@@ -179,6 +185,9 @@ fn our_offer_is_answerable_by_ourselves() {
     );
     let back = sdp::negotiate(&sdp::parse(answer.as_bytes()).unwrap(), PREFS).unwrap();
     assert_eq!(back.media.codec, Codec::Pcma);
-    assert_eq!(back.media.remote_rtp, "127.0.0.1:30000".parse().unwrap());
+    assert_eq!(
+        back.media.remote_rtp,
+        "127.0.0.1:30000".parse::<std::net::SocketAddr>().unwrap()
+    );
     assert_eq!(back.media.dtmf_payload_type, Some(sdp::OFFER_DTMF_PT));
 }

@@ -176,7 +176,10 @@ fn call_answered_then_caller_hangs_up() {
     else {
         panic!()
     };
-    assert_eq!(offer.remote_rtp, "127.0.0.1:30000".parse().unwrap());
+    assert_eq!(
+        offer.remote_rtp,
+        "127.0.0.1:30000".parse::<std::net::SocketAddr>().unwrap()
+    );
     assert_eq!(offer.dtmf_payload_type, Some(101));
     assert!(headers.iter().any(|(n, v)| n == "X-Test" && v == "yes"));
     assert_eq!(from_uri, "sip:dialer@127.0.0.1:5070");
@@ -195,7 +198,10 @@ fn call_answered_then_caller_hangs_up() {
         _ => None,
     });
     let answer = answered.expect("the caller sees the answer");
-    assert_eq!(answer.remote_rtp, "127.0.0.1:20002".parse().unwrap());
+    assert_eq!(
+        answer.remote_rtp,
+        "127.0.0.1:20002".parse::<std::net::SocketAddr>().unwrap()
+    );
     assert_eq!(answer.payload_type, 0);
     assert!(
         net.server_saw(&SipEvent::CallConfirmed { call: incoming }),

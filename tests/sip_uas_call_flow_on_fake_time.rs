@@ -65,7 +65,10 @@ fn answered_call_with_hold_unhold_and_bye() {
     assert_eq!(to_uri, "sip:ivr@127.0.0.1");
     assert_eq!(call_id, "flow1");
     assert_eq!(offer.codec, Codec::Pcmu);
-    assert_eq!(offer.remote_rtp, "127.0.0.1:40000".parse().unwrap());
+    assert_eq!(
+        offer.remote_rtp,
+        "127.0.0.1:40000".parse::<std::net::SocketAddr>().unwrap()
+    );
     assert_eq!(offer.dtmf_payload_type, Some(101));
     assert!(!offer.on_hold);
     assert!(headers.iter().any(|(n, v)| n == "Call-ID" && v == "flow1"));

@@ -97,7 +97,34 @@ impl TestServer {
         language: Language,
         agents: Vec<AgentCredential>,
     ) -> TestServer {
-        Self::start_full(name, language, CallSettings::default(), agents, Vec::new())
+        Self::start_full(
+            name,
+            language,
+            CallSettings::default(),
+            agents,
+            Vec::new(),
+            &|_| {},
+        )
+    }
+
+    /// Starts the hotline engine with agents' phones allowed to REGISTER and
+    /// the queue settings (read from the engine config and the dialplan)
+    /// changed by `tune`: ring timeout, wrap-up, transfers, the transcript
+    /// after the bridge.
+    pub fn start_tuned(
+        name: &str,
+        language: Language,
+        agents: Vec<AgentCredential>,
+        tune: &dyn Fn(&mut ivr::queue::AcdConfig),
+    ) -> TestServer {
+        Self::start_full(
+            name,
+            language,
+            CallSettings::default(),
+            agents,
+            Vec::new(),
+            tune,
+        )
     }
 
     /// Starts the hotline engine with agents' phones allowed to REGISTER
@@ -108,11 +135,18 @@ impl TestServer {
         agents: Vec<AgentCredential>,
         users: Vec<TestUser>,
     ) -> TestServer {
-        Self::start_full(name, language, CallSettings::default(), agents, users)
+        Self::start_full(
+            name,
+            language,
+            CallSettings::default(),
+            agents,
+            users,
+            &|_| {},
+        )
     }
 
     pub fn start_with(name: &str, language: Language, calls: CallSettings) -> TestServer {
-        Self::start_full(name, language, calls, Vec::new(), Vec::new())
+        Self::start_full(name, language, calls, Vec::new(), Vec::new(), &|_| {})
     }
 
     fn start_full(
@@ -121,6 +155,7 @@ impl TestServer {
         mut calls: CallSettings,
         agents: Vec<AgentCredential>,
         users: Vec<TestUser>,
+        tune: &dyn Fn(&mut ivr::queue::AcdConfig),
     ) -> TestServer {
         let dir = std::env::temp_dir().join(format!("ivr-srv-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -144,7 +179,8 @@ impl TestServer {
         config.users = users.iter().map(TestUser::account).collect();
         config.validate().expect("test users fit the agents");
         let users = Users::new(&config.users).expect("test users' hashes");
-        let acd = ivr::queue::AcdConfig::from_parts(&brain.dialplan, &config);
+        let mut acd = ivr::queue::AcdConfig::from_parts(&brain.dialplan, &config);
+        tune(&mut acd);
         let engine = Arc::new(Engine::new(&brain, prompts, store, calls));
         assert_eq!(engine.prewarm_prompts(), 0, "every dialplan prompt renders");
         let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -158,8 +158,56 @@ impl SippPhone {
         SippPhone { child, messages }
     }
 
+    /// A phone that only takes calls: `tests/sipp/<scenario>.xml` (with
+    /// `vars` filled in) as a UAS on loopback `port`, answering one call.
+    pub fn listen(
+        scenario: &str,
+        vars: &[(&str, String)],
+        port: u16,
+        extra: &[&str],
+        work: &Path,
+    ) -> SippPhone {
+        let mut xml = std::fs::read_to_string(
+            crate::common::repo().join(format!("tests/sipp/{scenario}.xml")),
+        )
+        .expect("scenario exists");
+        for (var, value) in vars {
+            xml = xml.replace(&format!("@{var}@"), value);
+        }
+        let file = work.join(format!("{scenario}-uas.xml"));
+        std::fs::write(&file, xml).unwrap();
+        let messages = work.join(format!("{scenario}-uas-messages.log"));
+        let child = Command::new("timeout")
+            .args(["120", "sipp", "-sf"])
+            .arg(&file)
+            .args(["-m", "1", "-t", "u1", "-i", "127.0.0.1", "-mi", "127.0.0.1"])
+            .args(["-p", &port.to_string()])
+            .args(["-mp", &(free_udp_port() & !1).to_string()])
+            .args(["-timeout", "90s", "-trace_msg", "-message_file"])
+            .arg(&messages)
+            .args(extra)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("sipp runs");
+        SippPhone { child, messages }
+    }
+
     pub fn messages(&self) -> String {
         std::fs::read_to_string(&self.messages).unwrap_or_default()
+    }
+
+    /// Waits (bounded) until the traced messages contain `text`.
+    pub fn wait_for(&self, text: &str, limit: std::time::Duration) -> bool {
+        let until = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < until {
+            if self.messages().contains(text) {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        self.messages().contains(text)
     }
 }
 
