@@ -131,6 +131,7 @@ fn api_rejects_malformed_input_with_a_clear_message() {
         &json!({ "note": "x".repeat(100_000) }),
     );
     assert_eq!(huge.status, 413, "{}", huge.text());
+    assert_eq!(huge.headers["connection"], "close");
     assert!(huge.error().contains("larger than"), "{}", huge.error());
 
     // Searches: dates, limits and parameter names.
