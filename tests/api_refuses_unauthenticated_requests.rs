@@ -44,6 +44,11 @@ fn routes() -> Vec<(&'static str, &'static str, Option<Value>)> {
         ("POST", "/api/calls/taken-by-alice/end", None),
         (
             "POST",
+            "/api/calls/taken-by-alice/listen",
+            Some(json!({ "type": "offer", "sdp": "v=0" })),
+        ),
+        (
+            "POST",
             "/api/agents/alice/state",
             Some(json!({ "state": "pause" })),
         ),
@@ -160,6 +165,10 @@ fn api_refuses_requests_without_a_session_or_the_role() {
         ),
         ("/api/calls/taken-by-alice/front", json!({})),
         ("/api/calls/taken-by-alice/end", json!({})),
+        (
+            "/api/calls/taken-by-alice/listen",
+            json!({ "type": "offer", "sdp": "v=0" }),
+        ),
         ("/api/agents/bob/state", json!({ "state": "pause" })),
         (
             "/api/calls/taken-by-bob/disposition",
