@@ -11,6 +11,7 @@ mkdir -p "$results"
 commit=$(git rev-parse --short HEAD)
 git diff --quiet HEAD -- src Cargo.toml Cargo.lock || commit="$commit (with uncommitted changes)"
 began=$(date +%s)
+printf '{"commit": "%s", "started_utc": "%s"}\n' "$commit" "$(date -u +%FT%TZ)" > "$results/run.json"
 step() { echo "== $1 ($(( $(date +%s) - began )) s in)" >&2; }
 
 step "media pipeline cost (in-process)"
@@ -20,5 +21,5 @@ IVR=$ivr scripts/bench-asr.sh "$results" || echo "asr: failed" >&2
 step "engine under load: memory, held calls, talking callers, setup rate"
 IVR=$ivr scripts/bench-server.sh "$results" || echo "server: failed" >&2
 step "report"
-"$ivr" bench report --results "$results" --commit "$commit"
+"$ivr" bench report --results "$results"
 echo "== done in $(( $(date +%s) - began )) s; results in $results" >&2
