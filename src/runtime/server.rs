@@ -117,6 +117,8 @@ pub async fn start(
     let (supervise_tx, supervise_rx) = mpsc::channel(64);
     // A second server on the same engine (tests) keeps the first's handle.
     let _ = engine.supervisor.set(Supervisor::new(supervise_tx));
+    // Waits that cross their queue's target are flagged with no event.
+    engine.live.spawn_alert_timer();
     let switchboard = Switchboard::new(
         engine.clone(),
         clock,
