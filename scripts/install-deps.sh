@@ -9,6 +9,7 @@ packages=(
   sip-tester baresip-core        # real SIP peers in the tests (sipp, baresip)
   asterisk-core-sounds-en-wav    # recorded queue prompts
   chromium chromium-driver       # headless browser for the board and agent screen tests
+  python3-venv                   # make bench: faster-whisper in its own virtualenv
 )
 
 missing=()
