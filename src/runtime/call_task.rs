@@ -69,6 +69,8 @@ pub enum CallMsg {
     },
     /// The caller's number called within the repeat window (from the store).
     RepeatCaller,
+    /// A digit the caller keyed as SIP INFO (RFC 4733 digits come in RTP).
+    Dtmf(char),
     /// A supervisor listens in: copy both sides of the call there.
     ListenIn(mpsc::Sender<crate::runtime::listen_in::Frame>),
     /// The queue's periodic news for the caller.
@@ -182,6 +184,8 @@ pub struct CallTask {
     transcribe_after_bridge: bool,
     /// The store found an earlier call from this number.
     repeat: bool,
+    /// The agent (or outside number) hung up, so the engine hung up.
+    far_end_left: bool,
 }
 
 impl CallTask {
@@ -248,6 +252,7 @@ impl CallTask {
             repeat_window_ms: setup.repeat_window_ms,
             transcribe_after_bridge: setup.transcribe_after_bridge,
             repeat: false,
+            far_end_left: false,
         };
         (task, outbox)
     }
@@ -382,9 +387,19 @@ impl CallTask {
                             } else {
                                 // The agent hung up: the call is over for the caller too.
                                 self.call_event(ms, "agent_hung_up", &b.agent);
+                                self.far_end_left = true;
                                 let _ = self.sip.send(SipCommand::Hangup(self.handle)).await;
                                 self.hanging_up_until.get_or_insert(ms + BYE_GRACE_MS);
                             }
+                        }
+                    }
+                    Some(CallMsg::Dtmf(digit)) => {
+                        // Keyed to the person once bridged, not to the menu.
+                        if self.bridge.is_none() {
+                            let ms = ticks * TICK_MS;
+                            self.call_event(ms, "dtmf", &digit.to_string());
+                            self.call.handle_input(ms, CallInput::Dtmf(digit));
+                            self.drain(ms);
                         }
                     }
                     Some(CallMsg::RepeatCaller) => {
@@ -756,10 +771,12 @@ impl CallTask {
             started_unix_ms: self.record_base.started_unix_ms,
             answered_unix_ms: self.record_base.answered_unix_ms,
             ended_unix_ms: ended,
-            // When we hung up, the core knows why (goodbye, no input, shutdown).
-            end_reason: match end_reason.as_deref() {
-                Some("engine_hung_up") | None => core.end_reason.or(end_reason),
-                Some(_) => end_reason,
+            // When we hung up, the core knows why (goodbye, no input,
+            // shutdown), unless the person the caller talked to left first.
+            end_reason: match (end_reason.as_deref(), self.far_end_left) {
+                (Some("engine_hung_up"), true) => Some("agent_hung_up".to_string()),
+                (Some("engine_hung_up") | None, _) => core.end_reason.or(end_reason),
+                (Some(_), _) => end_reason,
             },
             events,
             rtp_stats: Some(rtp_stats_json(&self.media.receiver.stats())),

@@ -386,6 +386,11 @@ impl SipLoop {
                 self.calls.insert(call, tx);
                 self.tasks.spawn(task.run());
             }
+            SipEvent::Info { call, dtmf } => {
+                if let Some(tx) = self.calls.get(&call) {
+                    let _ = tx.send(CallMsg::Dtmf(dtmf)).await;
+                }
+            }
             SipEvent::MediaChanged { call, offer } => {
                 if let Some(tx) = self.calls.get(&call) {
                     let _ = tx.send(CallMsg::Media(offer)).await;

@@ -50,6 +50,28 @@ pub fn free_udp_port() -> u16 {
         .expect("a free port")
 }
 
+/// A free UDP port below the kernel's ephemeral range (and the test
+/// server's RTP range), for a sipp that must listen on a port chosen before
+/// it starts: a port from [`free_udp_port`] can be handed to another
+/// socket bound to port 0 in the meantime.
+pub fn listening_port() -> u16 {
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64)
+        ^ u64::from(std::process::id()) << 20;
+    loop {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let port = 21_000 + ((seed >> 33) % 8_000) as u16;
+        if UdpSocket::bind(("127.0.0.1", port)).is_ok()
+            && UdpSocket::bind(("127.0.0.1", port & !1)).is_ok()
+        {
+            return port;
+        }
+    }
+}
+
 /// Runs `tests/sipp/<scenario>.xml` once against `server` (`transport`:
 /// `u1` UDP, `t1` TCP), with `vars` filled in.
 pub fn run_sipp(
@@ -182,7 +204,7 @@ impl SippPhone {
             .arg(&file)
             .args(["-m", "1", "-t", "u1", "-i", "127.0.0.1", "-mi", "127.0.0.1"])
             .args(["-p", &port.to_string()])
-            .args(["-mp", &(free_udp_port() & !1).to_string()])
+            .args(["-mp", &(listening_port() & !1).to_string()])
             .args(["-timeout", "90s", "-trace_msg", "-message_file"])
             .arg(&messages)
             .args(extra)
