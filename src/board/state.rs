@@ -252,7 +252,7 @@ impl Board {
         }
         if let Some(id) = self.dirty_calls.pop_first() {
             return match self.calls.get(&id) {
-                Some(view) => Some(BoardUpdate::Call(view.clone())),
+                Some(view) => Some(BoardUpdate::Call(Box::new(view.clone()))),
                 None => self.poll_update(),
             };
         }

@@ -95,8 +95,11 @@ pub struct Snapshot {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum BoardUpdate {
-    Call(CallView),
-    CallGone { call: String },
+    /// Boxed: a call view (its transcript) is far larger than the others.
+    Call(Box<CallView>),
+    CallGone {
+        call: String,
+    },
     Queue(QueueView),
     Agent(AgentBoardView),
 }

@@ -84,7 +84,6 @@ pub async fn answer(
             RTCRtpCodecParameters {
                 rtp_codec: codec.clone(),
                 payload_type: 0,
-                ..Default::default()
             },
             RtpCodecKind::Audio,
         )
