@@ -631,7 +631,11 @@ mod tests {
     fn earlier_calls_of_a_number_are_found_within_the_window() {
         let path = temp_db("called-since");
         let mut store = Store::open(&path).unwrap();
-        for (id, caller, started) in [("old", "+1555", 1_000), ("now", "+1555", 9_000), ("x", "+4420", 8_000)] {
+        for (id, caller, started) in [
+            ("old", "+1555", 1_000),
+            ("now", "+1555", 9_000),
+            ("x", "+4420", 8_000),
+        ] {
             let record = CallRecord {
                 id: id.into(),
                 caller: caller.into(),
@@ -641,7 +645,10 @@ mod tests {
             store.save_call(&record).unwrap();
         }
         assert!(store.called_since("+1555", 500, "now").unwrap());
-        assert!(!store.called_since("+1555", 2_000, "now").unwrap(), "too long ago");
+        assert!(
+            !store.called_since("+1555", 2_000, "now").unwrap(),
+            "too long ago"
+        );
         assert!(store.called_since("+1555", 2_000, "other").unwrap());
         assert!(!store.called_since("+999", 0, "now").unwrap());
         let _ = std::fs::remove_file(&path);

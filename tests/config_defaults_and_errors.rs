@@ -26,8 +26,14 @@ fn write(dir: &Path, text: &str) -> PathBuf {
 fn no_file_gives_defaults_resolved_against_the_current_folder() {
     let config = Config::load(None).unwrap();
     let cwd = std::env::current_dir().unwrap();
-    assert_eq!(config.sip.udp, "127.0.0.1:5060".parse::<SocketAddr>().unwrap());
-    assert_eq!(config.sip.tcp, "127.0.0.1:5060".parse::<SocketAddr>().unwrap());
+    assert_eq!(
+        config.sip.udp,
+        "127.0.0.1:5060".parse::<SocketAddr>().unwrap()
+    );
+    assert_eq!(
+        config.sip.tcp,
+        "127.0.0.1:5060".parse::<SocketAddr>().unwrap()
+    );
     assert_eq!(config.sip.public_addr, None);
     assert_eq!((config.rtp.port_min, config.rtp.port_max), (20000, 29998));
     assert_eq!(config.rtp.playout_delay_ms, 60);
@@ -42,7 +48,10 @@ fn no_file_gives_defaults_resolved_against_the_current_folder() {
     assert_eq!(config.storage.database, cwd.join("var/ivr.sqlite"));
     assert_eq!(config.storage.recordings, cwd.join("var/recordings"));
     assert_eq!(config.storage.prompt_cache, cwd.join("var/prompts"));
-    assert_eq!(config.http.listen, "127.0.0.1:8080".parse::<SocketAddr>().unwrap());
+    assert_eq!(
+        config.http.listen,
+        "127.0.0.1:8080".parse::<SocketAddr>().unwrap()
+    );
 }
 
 #[test]
@@ -140,8 +149,14 @@ fn a_partial_file_keeps_the_other_defaults() {
         "[sip]\nudp = \"0.0.0.0:5080\"\npublic_addr = \"192.0.2.10\"\n[engine]\nlanguage = \"zh\"\nbarge_in = false\n",
     );
     let config = Config::load(Some(&path)).unwrap();
-    assert_eq!(config.sip.udp, "0.0.0.0:5080".parse::<SocketAddr>().unwrap());
-    assert_eq!(config.sip.public_addr, Some("192.0.2.10".parse::<IpAddr>().unwrap()));
+    assert_eq!(
+        config.sip.udp,
+        "0.0.0.0:5080".parse::<SocketAddr>().unwrap()
+    );
+    assert_eq!(
+        config.sip.public_addr,
+        Some("192.0.2.10".parse::<IpAddr>().unwrap())
+    );
     assert_eq!(config.engine.language, Some(ivr::brain::asr::Language::Zh));
     assert!(!config.engine.barge_in);
     let defaults = Config::default();
