@@ -34,6 +34,8 @@ dialplan = "$PWD/dialplans/hotline.toml"
 models_dir = "$PWD/models"
 record_calls = false
 max_calls = 5000
+# Voice-to-voice is timed to the answer itself: no "one moment" filler.
+one_moment_after_ms = 0
 [storage]
 database = "$work/calls.sqlite"
 recordings = "$work/recordings"

@@ -128,6 +128,9 @@ pub struct EngineConfig {
     /// Whether the caller's words are still transcribed (for the board and
     /// the call record) once they talk to a person. Off: privacy by default.
     pub transcribe_after_bridge: bool,
+    /// When the recogniser is busy and a caller's answer is this late
+    /// (ms after they stopped speaking), they hear "one moment"; 0: never.
+    pub one_moment_after_ms: u64,
 }
 
 impl Default for EngineConfig {
@@ -144,6 +147,7 @@ impl Default for EngineConfig {
             record_calls: true,
             max_calls: 1_000,
             transcribe_after_bridge: false,
+            one_moment_after_ms: 1_500,
         }
     }
 }

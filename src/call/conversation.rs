@@ -106,6 +106,8 @@ pub struct Call {
     /// Cleared when a recording failed to load: announcements are then
     /// said from text for the rest of the call.
     recordings_work: bool,
+    /// "One moment" was said for the transcript awaited now.
+    said_one_moment: bool,
 }
 
 impl Call {
@@ -145,6 +147,7 @@ impl Call {
             assembler: Assembler::default(),
             deferred: Vec::new(),
             recordings_work: true,
+            said_one_moment: false,
         }
     }
 
@@ -165,6 +168,7 @@ impl Call {
             Input::CallerFrame(pcm) => self.on_frame(now_ms, pcm),
             Input::Dtmf(digit) => self.on_dtmf(now_ms, digit),
             Input::Transcript(t) => {
+                self.said_one_moment = false;
                 let closing =
                     self.offered_more && self.phase == Phase::Talking && is_closing(&t.text);
                 let (text, id) = (t.text.clone(), t.utterance);
@@ -221,6 +225,7 @@ impl Call {
                     self.hold = Hold::default();
                 }
             }
+            Input::RecognitionBusy => self.on_recognition_busy(now_ms),
             Input::Hangup => self.on_hangup(now_ms),
             Input::Shutdown => {
                 if !matches!(self.phase, Phase::Ended | Phase::Leaving) {
@@ -321,6 +326,24 @@ impl Call {
         self.pump_session(now_ms, false);
         if self.playout.is_idle() && matches!(self.after, After::Listen) {
             self.arm_no_input(now_ms);
+        }
+    }
+
+    /// The caller finished speaking and waits for an answer that is late:
+    /// "one moment" fills the silence, once per wait. Nothing is said over
+    /// a prompt, to a caller still talking, or once a person has the call.
+    fn on_recognition_busy(&mut self, now_ms: u64) {
+        let waiting = self.phase == Phase::Talking
+            && self.playout.is_idle()
+            && matches!(self.after, After::Listen)
+            && !self.speaking
+            && self.session.awaiting_transcripts() > 0;
+        if !waiting || self.said_one_moment {
+            return;
+        }
+        self.said_one_moment = true;
+        if let Some(line) = self.fixed(Fixed::OneMoment) {
+            self.say(now_ms, vec![line], After::Listen, None);
         }
     }
 

@@ -117,6 +117,10 @@ pub enum Input<'a> {
     /// The person left while the caller stays (a transfer rings onward):
     /// back on hold in the same queue.
     Unbridged,
+    /// The recogniser is behind: the transcript of the caller's last
+    /// utterance waits for other callers' first. The caller hears "one
+    /// moment" once, if nothing else plays, instead of silence.
+    RecognitionBusy,
     /// The caller hung up.
     Hangup,
     /// The engine is shutting down: say goodbye, then hang up.

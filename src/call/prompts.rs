@@ -27,16 +27,18 @@ pub(crate) enum Fixed {
     Transfer,
     AnythingElse,
     Goodbye,
+    OneMoment,
 }
 
 impl Fixed {
-    const ALL: [Fixed; 6] = [
+    const ALL: [Fixed; 7] = [
         Fixed::Greeting,
         Fixed::NoInput,
         Fixed::NotUnderstood,
         Fixed::Transfer,
         Fixed::AnythingElse,
         Fixed::Goodbye,
+        Fixed::OneMoment,
     ];
 
     fn name(self) -> &'static str {
@@ -47,6 +49,7 @@ impl Fixed {
             Fixed::Transfer => "transfer",
             Fixed::AnythingElse => "anything_else",
             Fixed::Goodbye => "goodbye",
+            Fixed::OneMoment => "one_moment",
         }
     }
 
@@ -59,6 +62,7 @@ impl Fixed {
             Fixed::Transfer => &p.transfer,
             Fixed::AnythingElse => &p.anything_else,
             Fixed::Goodbye => &p.goodbye,
+            Fixed::OneMoment => &p.one_moment,
         }
     }
 
@@ -214,6 +218,7 @@ mod tests {
                 "en:transfer",
                 "en:anything_else",
                 "en:goodbye",
+                "en:one_moment",
                 "en:answer:store_hours"
             ]
         );

@@ -58,7 +58,7 @@ pub enum What {
     Asr {
         #[arg(long, default_value = "audio-fixtures")]
         fixtures: PathBuf,
-        #[arg(long, default_value = "models/ggml-tiny.en.bin")]
+        #[arg(long, default_value = "models/ggml-tiny.en-q8_0.bin")]
         model: PathBuf,
         /// The bias prompt comes from this dialplan, as on a live call.
         #[arg(long, default_value = "dialplans/hotline.toml")]

@@ -22,6 +22,12 @@ enum Command {
         #[arg(default_value = "tiny.en")]
         name: String,
     },
+    /// Rewrite an installed ggml model with 8-bit (Q8_0) weight matrices,
+    /// next to it as `<name>-q8_0.bin`.
+    Quantize {
+        /// The f16 ggml model, e.g. models/ggml-tiny.en.bin.
+        model: PathBuf,
+    },
 }
 
 pub fn run(args: Args) -> CliResult {
@@ -32,6 +38,17 @@ pub fn run(args: Args) -> CliResult {
             println!(
                 "{name}: {} ({:.1} s)",
                 path.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Quantize { model } => {
+            let started = Instant::now();
+            let out = install::quantize(&model)?;
+            println!(
+                "{}: {} ({:.1} s)",
+                model.display(),
+                out.display(),
                 started.elapsed().as_secs_f64()
             );
             Ok(())

@@ -56,6 +56,8 @@ pub async fn serve(config: Config) -> CliResult {
                 .then(|| config.storage.recordings.clone()),
             sounds_dir: crate::runtime::engine::default_sounds_dir(),
             early_recognition: true,
+            one_moment_after_ms: (config.engine.one_moment_after_ms > 0)
+                .then_some(config.engine.one_moment_after_ms),
         },
     ));
     let warm = engine.clone();

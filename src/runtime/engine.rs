@@ -32,6 +32,10 @@ pub struct CallSettings {
     pub sounds_dir: Option<PathBuf>,
     /// Transcribe at the caller's first pause (speculatively).
     pub early_recognition: bool,
+    /// A transcript later than this after the caller stopped (the
+    /// recogniser is busy with other callers): the caller hears "one
+    /// moment". `None`: never.
+    pub one_moment_after_ms: Option<u64>,
 }
 
 impl Default for CallSettings {
@@ -44,6 +48,7 @@ impl Default for CallSettings {
             recordings: None,
             sounds_dir: default_sounds_dir(),
             early_recognition: true,
+            one_moment_after_ms: Some(1500),
         }
     }
 }

@@ -50,9 +50,11 @@ pub struct BrainOptions {
 }
 
 /// The model a language needs when none is named: tiny.en is English only.
+/// English runs the 8-bit twin `ivr models install` writes beside it: in
+/// `ivr bench asr` it is about a quarter faster at the same word error rate.
 pub fn default_model(language: Language) -> &'static str {
     match language {
-        Language::En => "tiny.en",
+        Language::En => "tiny.en-q8_0",
         Language::Zh => "base",
     }
 }

@@ -105,6 +105,10 @@ pub struct Harness {
     pub callback_requests: usize,
     pub hangup: Option<String>,
     pub transcripts: Vec<String>,
+    /// Transcripts are kept here until `release_transcripts` instead of
+    /// being answered at once (a busy recogniser).
+    pub hold_transcripts: bool,
+    pub held: VecDeque<Transcript>,
     recogniser: Recogniser,
     /// Prompt audio is answered this many ticks after it is asked for.
     pub prompt_delay_ticks: u64,
@@ -162,6 +166,8 @@ impl Harness {
             callback_requests: 0,
             hangup: None,
             transcripts: Vec::new(),
+            hold_transcripts: false,
+            held: VecDeque::new(),
             recogniser,
             prompt_delay_ticks: 0,
             load_wavs: false,
@@ -222,6 +228,14 @@ impl Harness {
         true
     }
 
+    /// Answers the transcripts held so far, in order.
+    pub fn release_transcripts(&mut self) {
+        while let Some(t) = self.held.pop_front() {
+            self.call.handle_input(self.now, Input::Transcript(t));
+            self.drain();
+        }
+    }
+
     pub fn dtmf(&mut self, digit: char) {
         self.call.handle_input(self.now, Input::Dtmf(digit));
         self.drain();
@@ -262,8 +276,12 @@ impl Harness {
                         },
                     };
                     self.transcripts.push(transcript.text.clone());
-                    self.call
-                        .handle_input(self.now, Input::Transcript(transcript));
+                    if self.hold_transcripts {
+                        self.held.push_back(transcript);
+                    } else {
+                        self.call
+                            .handle_input(self.now, Input::Transcript(transcript));
+                    }
                 }
                 Output::Play(_) => self.heard.push(Heard {
                     at_ms: self.now,
