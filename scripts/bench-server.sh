@@ -34,8 +34,10 @@ dialplan = "$PWD/dialplans/hotline.toml"
 models_dir = "$PWD/models"
 record_calls = false
 max_calls = 5000
-# Voice-to-voice is timed to the answer itself: no "one moment" filler.
+# Voice-to-voice is timed to the answer itself: no "one moment" filler, and
+# no caller handed to a person because their transcript was late.
 one_moment_after_ms = 0
+recognition_give_up_ms = 0
 [storage]
 database = "$work/calls.sqlite"
 recordings = "$work/recordings"

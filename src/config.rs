@@ -131,6 +131,10 @@ pub struct EngineConfig {
     /// When the recogniser is busy and a caller's answer is this late
     /// (ms after they stopped speaking), they hear "one moment"; 0: never.
     pub one_moment_after_ms: u64,
+    /// When the recogniser is still this far behind (ms after the caller
+    /// stopped speaking), it gives up on the utterance and the caller goes
+    /// to a person with what was said so far; 0: wait however long.
+    pub recognition_give_up_ms: u64,
 }
 
 impl Default for EngineConfig {
@@ -148,6 +152,7 @@ impl Default for EngineConfig {
             max_calls: 1_000,
             transcribe_after_bridge: false,
             one_moment_after_ms: 1_500,
+            recognition_give_up_ms: 8_000,
         }
     }
 }

@@ -115,6 +115,8 @@ pub enum DecisionReason {
     NotUnderstood,
     TooManyAttempts,
     NoInput,
+    /// The recogniser was too far behind to transcribe the caller in time.
+    RecognitionOverloaded,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -234,6 +236,8 @@ pub struct Session {
     turns: Vec<UtteranceReport>,
     /// Consecutive turns the router could not place.
     failures: u32,
+    /// Utterances the recogniser gave up on (overloaded).
+    unheard: u32,
     /// Set once the call is handed to people; later input is recorded only.
     handed_off: bool,
     last: Option<Decision>,
@@ -266,6 +270,7 @@ impl Session {
             outputs: VecDeque::new(),
             turns: Vec::new(),
             failures: 0,
+            unheard: 0,
             handed_off: false,
             last: None,
             attempts_to_handoff: None,
@@ -493,6 +498,9 @@ impl Session {
             // Never asked about, or a speculation the caller talked past.
             return;
         };
+        if t.overloaded {
+            return self.on_unheard(t.utterance);
+        }
         let text = t.text.trim().to_string();
         if let Some(pcm_16k) = p.retry_pcm.take() {
             if text.is_empty() {
@@ -535,6 +543,25 @@ impl Session {
             self.handed_off = false;
             self.route(t.utterance, &class, &agitation);
         }
+    }
+
+    /// The caller spoke but the recogniser could not keep up: a person
+    /// hears them instead of the caller waiting on, or being asked to say
+    /// it again. A caller already on the way to people stays where they are.
+    fn on_unheard(&mut self, utterance: u32) {
+        self.unheard += 1;
+        if self.handed_off {
+            return self.refresh_handoff(utterance);
+        }
+        let queue = self.queue_for_person();
+        self.decide(
+            None,
+            0.0,
+            RouteKind::Queue,
+            Some(queue),
+            DecisionReason::RecognitionOverloaded,
+            Some(utterance),
+        );
     }
 
     fn route(&mut self, utterance: u32, class: &Classification, agitation: &Agitation) {
@@ -767,6 +794,7 @@ impl Session {
             attempts: self.attempts_to_handoff.unwrap_or(self.turns.len() as u32),
             agitation: self.agitation.peak().cloned().unwrap_or_default(),
             language: self.language.code().to_string(),
+            unheard: self.unheard,
         })
     }
 }
@@ -855,11 +883,7 @@ mod tests {
             match out {
                 Output::Transcribe(req) => {
                     if let Some(text) = answer(&req) {
-                        let t = Transcript {
-                            utterance: req.utterance,
-                            text,
-                            asr_ms: 0.0,
-                        };
+                        let t = Transcript::heard(req.utterance, text, 0.0);
                         s.handle_input(0, Input::Transcript(t));
                     }
                     log.asked.push((at, req));
@@ -956,11 +980,7 @@ mod tests {
         assert!(log.decisions.is_empty());
         assert_eq!(s.awaiting_transcripts(), 1, "the ended utterance waits");
         let id = log.asked[0].1.utterance;
-        let t = Transcript {
-            utterance: id,
-            text: "I'd like to pay my bill.".into(),
-            asr_ms: 0.0,
-        };
+        let t = Transcript::heard(id, "I'd like to pay my bill.", 0.0);
         say(&mut s, t, 999, &mut log);
         assert_eq!(s.awaiting_transcripts(), 0);
         assert_eq!(log.decisions.len(), 1);
@@ -984,18 +1004,10 @@ mod tests {
         let (first, second) = (log.asked[0].1.utterance, log.asked[1].1.utterance);
         assert!(log.asked[0].1.pcm_16k.len() < log.asked[1].1.pcm_16k.len());
         // The first half's transcript is of no use now.
-        let half = Transcript {
-            utterance: first,
-            text: "Talk to an agent.".into(),
-            asr_ms: 0.0,
-        };
+        let half = Transcript::heard(first, "Talk to an agent.", 0.0);
         say(&mut s, half, 999, &mut log);
         assert!(log.decisions.is_empty());
-        let whole = Transcript {
-            utterance: second,
-            text: "I'd like to pay my bill.".into(),
-            asr_ms: 0.0,
-        };
+        let whole = Transcript::heard(second, "I'd like to pay my bill.", 0.0);
         say(&mut s, whole, 999, &mut log);
         assert_eq!(log.decisions.len(), 1);
         assert_eq!(log.decisions[0].1.intent.as_deref(), Some("pay_bill"));
@@ -1038,6 +1050,33 @@ mod tests {
         assert!(!log.asked[1].1.speculative);
         assert_eq!(s.awaiting_transcripts(), 1);
         assert!(log.decisions.is_empty(), "a skip is not an answer");
+    }
+
+    #[test]
+    fn an_utterance_the_recogniser_gave_up_on_goes_to_a_person() {
+        let mut s = session(false, None);
+        let mut log = Log::default();
+        feed(&mut s, &one_sentence(1.0), &mut log, &mut |_| None);
+        let id = log.asked[0].1.utterance;
+        say(&mut s, Transcript::overloaded(id), 999, &mut log);
+        assert_eq!(log.decisions.len(), 1);
+        let d = &log.decisions[0].1;
+        assert_eq!(d.route.kind, RouteKind::Queue);
+        assert_eq!(d.reason, DecisionReason::RecognitionOverloaded);
+        assert_eq!(
+            d.summary.sentence,
+            "Calm caller whose request was not transcribed."
+        );
+        assert!(s.turns().is_empty(), "nothing heard is not an attempt");
+        assert_eq!(s.awaiting_transcripts(), 0);
+        // The real transcript arriving after all changes nothing.
+        say(
+            &mut s,
+            Transcript::heard(id, "pay my bill", 0.0),
+            999,
+            &mut log,
+        );
+        assert_eq!(log.decisions.len(), 1);
     }
 
     #[test]

@@ -103,11 +103,7 @@ fn play(
             match out {
                 Output::Transcribe(req) => {
                     let text = answer(&req, call.requests.len());
-                    let t = Transcript {
-                        utterance: req.utterance,
-                        text,
-                        asr_ms: 0.0,
-                    };
+                    let t = Transcript::heard(req.utterance, text, 0.0);
                     call.due.push((i + delay, t));
                     call.requests.push(req);
                 }

@@ -50,11 +50,7 @@ impl Call {
                 Output::Transcribe(req) => {
                     let text = said.get(self.asked).copied().unwrap_or("").to_string();
                     self.asked += 1;
-                    let t = Transcript {
-                        utterance: req.utterance,
-                        text,
-                        asr_ms: 0.0,
-                    };
+                    let t = Transcript::heard(req.utterance, text, 0.0);
                     self.session.handle_input(0, Input::Transcript(t));
                 }
                 Output::Decision(d) => self.decisions.push(d),

@@ -61,6 +61,7 @@ fn escalating_caller_is_summarized_at_their_peak() {
         attempts: 2,
         agitation: peak.clone(),
         language: "en".into(),
+        unheard: 0,
     });
 
     assert_eq!(summary.agitation, peak.score);

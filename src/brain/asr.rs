@@ -52,6 +52,10 @@ pub struct Transcript {
     pub text: String,
     /// Wall time Whisper took, measured by the runtime (not by the core).
     pub asr_ms: f64,
+    /// The recogniser gave up on this utterance: it waited too long behind
+    /// other callers' speech. The session hands the caller to a person
+    /// rather than keep them waiting or make them repeat themselves.
+    pub overloaded: bool,
 }
 
 impl Transcript {
@@ -62,6 +66,26 @@ impl Transcript {
             utterance,
             text: String::new(),
             asr_ms: 0.0,
+            overloaded: false,
+        }
+    }
+
+    /// What was heard, as the recogniser found it.
+    pub fn heard(utterance: u32, text: impl Into<String>, asr_ms: f64) -> Transcript {
+        Transcript {
+            utterance,
+            text: text.into(),
+            asr_ms,
+            overloaded: false,
+        }
+    }
+
+    /// The answer when the recogniser is too far behind to transcribe this
+    /// utterance in time.
+    pub fn overloaded(utterance: u32) -> Transcript {
+        Transcript {
+            overloaded: true,
+            ..Transcript::skipped(utterance)
         }
     }
 }

@@ -41,6 +41,9 @@ pub struct SummaryInput {
     pub agitation: Agitation,
     /// The caller's language code ("en", "zh", ...).
     pub language: String,
+    /// Utterances the recogniser could not transcribe (it was overloaded):
+    /// the agent has to ask for those.
+    pub unheard: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -70,6 +73,7 @@ pub fn summarize(input: SummaryInput) -> HandoffSummary {
         attempts,
         agitation,
         language: _,
+        unheard: _,
     } = input;
     HandoffSummary {
         intent,
@@ -122,10 +126,18 @@ fn sentence(input: &SummaryInput) -> String {
         }
         Some(name) => describe_intent(name),
         None if spoke => "with a request we could not place".to_string(),
+        None if input.unheard > 0 => "whose request was not transcribed".to_string(),
         None => "who has not said anything yet".to_string(),
     };
     let slots = slot_phrases(&input.slots);
     let attempts = (input.attempts >= 2).then(|| format!("{} attempts", input.attempts));
+    // Said once already when nothing else is known ("whose request was not transcribed").
+    let unheard = match input.unheard {
+        0 => None,
+        _ if input.intent.is_none() && !spoke => None,
+        1 => Some("last words not transcribed".to_string()),
+        n => Some(format!("{n} utterances not transcribed")),
+    };
 
     // Drop detail, least useful first, until the sentence is short enough.
     let build = |cues: &[String], slots: &[String]| {
@@ -135,7 +147,11 @@ fn sentence(input: &SummaryInput) -> String {
         }
         s.push(' ');
         s.push_str(&what);
-        for part in slots.iter().chain(attempts.as_ref()) {
+        for part in slots
+            .iter()
+            .chain(attempts.as_ref())
+            .chain(unheard.as_ref())
+        {
             s.push_str("; ");
             s.push_str(part);
         }
@@ -331,6 +347,7 @@ mod tests {
                 "speaking fast: 5.8 syllables/s",
             ]),
             language: "en".into(),
+            unheard: 0,
         });
         assert_eq!(
             s.sentence,
@@ -455,6 +472,29 @@ mod tests {
         let s = summarize(SummaryInput::default());
         assert_eq!(s.sentence, "Calm caller who has not said anything yet.");
         assert!(s.utterances.is_empty());
+    }
+
+    #[test]
+    fn words_the_recogniser_missed_are_flagged() {
+        let nothing = summarize(SummaryInput {
+            unheard: 1,
+            ..Default::default()
+        });
+        assert_eq!(
+            nothing.sentence,
+            "Calm caller whose request was not transcribed."
+        );
+        let after_a_request = summarize(SummaryInput {
+            turns: vec![turn("I want to pay my bill", Some("pay_bill"), 0.1)],
+            intent: Some("pay_bill".into()),
+            confidence: 0.9,
+            unheard: 2,
+            ..Default::default()
+        });
+        assert_eq!(
+            after_a_request.sentence,
+            "Calm caller wanting to pay a bill; 2 utterances not transcribed."
+        );
     }
 
     #[test]

@@ -140,6 +140,7 @@ fn reason_name(reason: DecisionReason) -> &'static str {
         DecisionReason::NotUnderstood => "not_understood",
         DecisionReason::TooManyAttempts => "too_many_attempts",
         DecisionReason::NoInput => "no_input",
+        DecisionReason::RecognitionOverloaded => "recognition_overloaded",
     }
 }
 

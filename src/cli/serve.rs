@@ -58,6 +58,8 @@ pub async fn serve(config: Config) -> CliResult {
             early_recognition: true,
             one_moment_after_ms: (config.engine.one_moment_after_ms > 0)
                 .then_some(config.engine.one_moment_after_ms),
+            give_up_after_ms: (config.engine.recognition_give_up_ms > 0)
+                .then_some(config.engine.recognition_give_up_ms),
         },
     ));
     let warm = engine.clone();

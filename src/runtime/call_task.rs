@@ -19,7 +19,7 @@ use crate::call::{
 use crate::call_record::{CallRecord, EventRecord};
 use crate::rtp::ReceiverConfig;
 use crate::runtime::clock::{Clock, unix_ms};
-use crate::runtime::engine::SharedEngine;
+use crate::runtime::engine::{CallSettings, SharedEngine};
 use crate::runtime::recorder::CallRecorder;
 use crate::runtime::rtp_leg::{RtpLeg as Media, g711};
 use crate::session::{Decision, RouteKind};
@@ -564,41 +564,31 @@ impl CallTask {
                 },
                 CallOutput::Transcribe(req) => {
                     let asr = self.engine.asr.clone();
-                    let engine_for_metrics = self.engine.clone();
+                    let engine = self.engine.clone();
                     let outbox = self.outbox.clone();
                     // A guess at a pause is no wait of the caller's.
-                    let one_moment = self
-                        .engine
-                        .calls
-                        .one_moment_after_ms
-                        .filter(|_| !req.speculative)
-                        .map(std::time::Duration::from_millis);
+                    let patience = Patience::of(&self.engine.calls, req.speculative);
                     tokio::spawn(async move {
                         let utterance = req.utterance;
                         let asked = std::time::Instant::now();
-                        let metrics_engine = engine_for_metrics.clone();
                         let work = asr.transcribe(req);
-                        tokio::pin!(work);
-                        let result = match one_moment {
-                            Some(after) => tokio::select! {
-                                r = &mut work => r,
-                                () = tokio::time::sleep(after) => {
-                                    let _ = outbox.send(CallMsg::RecognitionBusy).await;
-                                    work.await
-                                }
-                            },
-                            None => work.await,
-                        };
-                        let transcript = result.unwrap_or_else(|e| {
-                            tracing::warn!("recognition failed: {e}");
-                            Transcript {
-                                utterance,
-                                text: String::new(),
-                                asr_ms: 0.0,
+                        let transcript = match patience.wait(work, &outbox).await {
+                            Some(Ok(t)) => t,
+                            Some(Err(e)) => {
+                                tracing::warn!("recognition failed: {e}");
+                                Transcript::heard(utterance, "", 0.0)
                             }
-                        });
+                            None => {
+                                tracing::warn!(
+                                    utterance,
+                                    "recogniser overloaded: utterance given up"
+                                );
+                                engine.metrics.asr_given_up();
+                                Transcript::overloaded(utterance)
+                            }
+                        };
                         if transcript.asr_ms > 0.0 {
-                            metrics_engine.metrics.asr_latency_ms(transcript.asr_ms);
+                            engine.metrics.asr_latency_ms(transcript.asr_ms);
                         }
                         tracing::debug!(
                             utterance,
@@ -896,5 +886,48 @@ async fn recv_on(
     match socket {
         Some(s) => s.recv_from(buf).await,
         None => std::future::pending().await,
+    }
+}
+
+/// How long a call waits for its transcript before it says "one moment",
+/// and before it gives up on the recogniser.
+#[derive(Clone, Copy)]
+struct Patience {
+    one_moment: Option<Duration>,
+    give_up: Option<Duration>,
+}
+
+impl Patience {
+    fn of(settings: &CallSettings, speculative: bool) -> Patience {
+        let ms = |v: Option<u64>| v.filter(|_| !speculative).map(Duration::from_millis);
+        Patience {
+            one_moment: ms(settings.one_moment_after_ms),
+            give_up: ms(settings.give_up_after_ms),
+        }
+    }
+
+    /// The recogniser's answer, or `None` once it is given up. Giving up
+    /// drops `work`, which takes the utterance out of the recogniser's
+    /// queue if no worker has started on it: the backlog shrinks.
+    async fn wait<R>(
+        self,
+        work: impl std::future::Future<Output = R>,
+        outbox: &mpsc::Sender<CallMsg>,
+    ) -> Option<R> {
+        tokio::pin!(work);
+        let moment = tokio::time::sleep(self.one_moment.unwrap_or_default());
+        let give_up = tokio::time::sleep(self.give_up.unwrap_or_default());
+        tokio::pin!(moment, give_up);
+        let mut said = self.one_moment.is_none();
+        loop {
+            tokio::select! {
+                r = &mut work => return Some(r),
+                () = &mut moment, if !said => {
+                    said = true;
+                    let _ = outbox.send(CallMsg::RecognitionBusy).await;
+                }
+                () = &mut give_up, if self.give_up.is_some() => return None,
+            }
+        }
     }
 }

@@ -36,6 +36,9 @@ pub struct CallSettings {
     /// recogniser is busy with other callers): the caller hears "one
     /// moment". `None`: never.
     pub one_moment_after_ms: Option<u64>,
+    /// A transcript still not back this long after it was asked for is
+    /// given up: the caller goes to a person. `None`: wait however long.
+    pub give_up_after_ms: Option<u64>,
 }
 
 impl Default for CallSettings {
@@ -49,6 +52,7 @@ impl Default for CallSettings {
             sounds_dir: default_sounds_dir(),
             early_recognition: true,
             one_moment_after_ms: Some(1500),
+            give_up_after_ms: Some(8000),
         }
     }
 }
@@ -79,7 +83,7 @@ impl Engine {
             dialplan: brain.dialplan.clone(),
             router: brain.router.clone(),
             language: brain.language,
-            asr: AsrService::new(brain.pool.clone()),
+            asr: brain.asr.clone(),
             prompts: PromptCache::new(renderer),
             store: Mutex::new(store),
             calls,

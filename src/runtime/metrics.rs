@@ -45,6 +45,7 @@ pub struct Metrics {
     registry: Registry,
     sip_responses: Family<Code, Counter>,
     asr_seconds: Histogram,
+    asr_given_up: Counter,
     rtp_lost: Counter,
     rtp_late: Counter,
     calls_active: Family<Phase, Gauge>,
@@ -75,6 +76,7 @@ impl Metrics {
             sip_responses: Family::default(),
             // 25 ms .. 6.4 s: tiny.en on a short utterance up to an overload.
             asr_seconds: Histogram::new(exponential_buckets(0.025, 2.0, 9)),
+            asr_given_up: Counter::default(),
             rtp_lost: Counter::default(),
             rtp_late: Counter::default(),
             calls_active: Family::default(),
@@ -100,6 +102,11 @@ impl Metrics {
             "asr_latency_seconds",
             "Time to transcribe one utterance",
             m.asr_seconds.clone(),
+        );
+        r.register(
+            "asr_given_up_utterances",
+            "Utterances the overloaded recogniser gave up on (the caller went to a person)",
+            m.asr_given_up.clone(),
         );
         r.register(
             "rtp_lost_packets",
@@ -171,6 +178,10 @@ impl Metrics {
 
     pub fn asr_latency_ms(&self, ms: f64) {
         self.asr_seconds.observe(ms / 1000.0);
+    }
+
+    pub fn asr_given_up(&self) {
+        self.asr_given_up.inc();
     }
 
     pub fn rtp_packets(&self, lost: u64, late: u64) {
@@ -276,6 +287,7 @@ mod tests {
         metrics.sip_response(200);
         metrics.sip_response(486);
         metrics.asr_latency_ms(180.0);
+        metrics.asr_given_up();
         metrics.rtp_packets(3, 1);
         let mut board = Board::new(BoardConfig {
             agitation_threshold: 0.6,
@@ -294,6 +306,7 @@ mod tests {
             "ivr_sip_responses_total{code=\"200\"} 2",
             "ivr_sip_responses_total{code=\"486\"} 1",
             "ivr_asr_latency_seconds_count 1",
+            "ivr_asr_given_up_utterances_total 1",
             "ivr_rtp_lost_packets_total 3",
             "ivr_calls_active{phase=\"in_menu\"} 1",
             "ivr_calls_total 1",

@@ -16,6 +16,7 @@ use crate::brain::asr::{Language, TranscribeRequest, Transcript};
 use crate::brain::intent::Router;
 use crate::dialplan::{Dialplan, DialplanError, load_dialplan};
 use crate::media::wav::{self, CallerAudio};
+use crate::runtime::asr_service::AsrService;
 use crate::runtime::whisper::{AsrError, PoolOptions, WhisperPool};
 use crate::session::{
     Decision, Input, Output, Session, SessionConfig, SpeculationStats, UtteranceReport,
@@ -85,6 +86,9 @@ pub struct Brain {
     pub dialplan: Arc<Dialplan>,
     pub router: Arc<Router>,
     pub pool: Arc<WhisperPool>,
+    /// Live calls' way onto `pool`: one per pool, so every engine on this
+    /// brain shares its admission to the cores.
+    pub asr: AsrService,
     pub language: Language,
 }
 
@@ -111,10 +115,12 @@ impl Brain {
                 ..PoolOptions::default()
             },
         )?;
+        let pool = Arc::new(pool);
         Ok(Brain {
             router: Arc::new(Router::new(&dialplan)),
             dialplan: Arc::new(dialplan),
-            pool: Arc::new(pool),
+            asr: AsrService::new(pool.clone()),
+            pool,
             language,
         })
     }

@@ -143,16 +143,26 @@ impl WhisperPool {
 
     /// Transcribes one utterance; callable from several threads at once.
     pub fn transcribe(&self, req: &TranscribeRequest) -> Result<Transcript, AsrError> {
-        let started = Instant::now();
-        let text = self.recognise(req)?;
-        Ok(Transcript {
-            utterance: req.utterance,
-            text,
-            asr_ms: started.elapsed().as_secs_f64() * 1000.0,
-        })
+        self.transcribe_on(req, self.options.threads)
     }
 
-    fn recognise(&self, req: &TranscribeRequest) -> Result<String, AsrError> {
+    /// Transcribes one utterance on `threads` CPU threads instead of the
+    /// pool's own number; the caller makes sure the cores are free.
+    pub fn transcribe_on(
+        &self,
+        req: &TranscribeRequest,
+        threads: usize,
+    ) -> Result<Transcript, AsrError> {
+        let started = Instant::now();
+        let text = self.recognise(req, threads.max(1))?;
+        Ok(Transcript::heard(
+            req.utterance,
+            text,
+            started.elapsed().as_secs_f64() * 1000.0,
+        ))
+    }
+
+    fn recognise(&self, req: &TranscribeRequest, threads: usize) -> Result<String, AsrError> {
         if req.language != Language::En && !self.is_multilingual() {
             return Err(AsrError::LanguageUnsupported(req.language));
         }
@@ -174,8 +184,8 @@ impl WhisperPool {
             .flatten();
 
         let mut state = self.checkout();
-        let mut out = self.decode(state.get(), req, &pcm, trimmed, level.duration_s)?;
-        let mut no_speech_prob = self.no_speech_prob(state.get(), req.utterance)?;
+        let mut out = self.decode(state.get(), req, &pcm, trimmed, level.duration_s, threads)?;
+        let mut no_speech_prob = self.no_speech_prob(state.get(), req.utterance, threads)?;
         let runaway = out.hit_token_limit || collapse_repetition(&out.text).1;
         if trimmed.is_some() && runaway && no_speech_prob <= asr_guards::NO_SPEECH {
             // A shortened window can make Whisper loop: redo with a wider
@@ -184,8 +194,8 @@ impl WhisperPool {
             // (the redo was the p95 of `ivr bench asr`).
             let wider = asr_guards::retry_audio_ctx(level.duration_s, full_ctx);
             tracing::debug!(utterance = req.utterance, text = %out.text, ?wider, "retrying with a wider window");
-            out = self.decode(state.get(), req, &pcm, wider, level.duration_s)?;
-            no_speech_prob = self.no_speech_prob(state.get(), req.utterance)?;
+            out = self.decode(state.get(), req, &pcm, wider, level.duration_s, threads)?;
+            no_speech_prob = self.no_speech_prob(state.get(), req.utterance, threads)?;
         }
         drop(state);
         tracing::debug!(
@@ -217,6 +227,7 @@ impl WhisperPool {
         pcm: &[f32],
         audio_ctx: Option<usize>,
         duration_s: f32,
+        threads: usize,
     ) -> Result<Decoded, AsrError> {
         let prompt = self.prompt_tokens(&req.prompt, req.language);
         let limit = asr_guards::max_tokens(duration_s);
@@ -227,6 +238,7 @@ impl WhisperPool {
         params.set_tokens(&prompt);
         params.set_audio_ctx(audio_ctx.unwrap_or(0) as i32);
         params.set_max_tokens(limit as i32);
+        params.set_n_threads(threads as i32);
 
         let failed = |source| AsrError::Decode {
             utterance: req.utterance,
@@ -257,10 +269,15 @@ impl WhisperPool {
     /// transcript, on the audio last encoded by `state`. This is where the
     /// model was trained to predict it; whisper.cpp reports it after the
     /// whole prompt instead, where it stays near zero without timestamps.
-    fn no_speech_prob(&self, state: &mut WhisperState, utterance: u32) -> Result<f32, AsrError> {
+    fn no_speech_prob(
+        &self,
+        state: &mut WhisperState,
+        utterance: u32,
+        threads: usize,
+    ) -> Result<f32, AsrError> {
         let failed = |source| AsrError::Decode { utterance, source };
         state
-            .decode(&[self.ctx.token_sot()], 0, self.options.threads)
+            .decode(&[self.ctx.token_sot()], 0, threads)
             .map_err(failed)?;
         let logits = state.get_logits().map_err(failed)?;
         let Some(&nosp) = logits.get(self.ctx.token_nosp() as usize) else {

@@ -269,11 +269,11 @@ impl Harness {
                 Output::Transcribe(req) => {
                     let transcript = match &mut self.recogniser {
                         Recogniser::Whisper(brain) => brain.pool.transcribe(&req).expect("whisper"),
-                        Recogniser::Script(said) => Transcript {
-                            utterance: req.utterance,
-                            text: said.pop_front().unwrap_or_default(),
-                            asr_ms: 0.0,
-                        },
+                        Recogniser::Script(said) => Transcript::heard(
+                            req.utterance,
+                            said.pop_front().unwrap_or_default(),
+                            0.0,
+                        ),
                     };
                     self.transcripts.push(transcript.text.clone());
                     if self.hold_transcripts {
