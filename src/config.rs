@@ -135,6 +135,11 @@ pub struct EngineConfig {
     /// stopped speaking), it gives up on the utterance and the caller goes
     /// to a person with what was said so far; 0: wait however long.
     pub recognition_give_up_ms: u64,
+    /// Answer a complete, confidently understood request at the caller's
+    /// first pause (350 ms) instead of after the endpointer's hangover. Off:
+    /// it saved no measurable time on one caller (voice-to-voice median
+    /// 700-740 ms either way) and can answer a caller who was going on.
+    pub early_decision: bool,
 }
 
 impl Default for EngineConfig {
@@ -153,6 +158,7 @@ impl Default for EngineConfig {
             transcribe_after_bridge: false,
             one_moment_after_ms: 1_500,
             recognition_give_up_ms: 8_000,
+            early_decision: false,
         }
     }
 }

@@ -249,6 +249,7 @@ impl EngineSide {
                 sounds_dir: None,
                 // As the engine runs: speculative transcripts at pauses.
                 early_recognition: self.settings.early_recognition,
+                early_decision: self.settings.early_decision.then(Default::default),
             },
         );
         core.start(0);

@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::brain::agitation::{Agitation, AgitationLevel};
+use crate::brain::text::one_line;
 
 /// The longest sentence we aim for, in words; detail is dropped beyond it.
 const MAX_WORDS: usize = 25;
@@ -156,7 +157,7 @@ fn sentence(input: &SummaryInput) -> String {
             s.push_str(part);
         }
         s.push('.');
-        header_safe(&s)
+        one_line(&s)
     };
     let mut text = build(&cues, &slots);
     let mut slots = slots;
@@ -290,17 +291,6 @@ fn language_name(code: &str) -> Option<&'static str> {
         "de" => Some("German-speaking"),
         _ => None,
     }
-}
-
-/// One line, no control characters, single spaces: safe as a SIP header
-/// value.
-fn header_safe(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]

@@ -17,6 +17,17 @@ pub fn is_cjk(c: char) -> bool {
         | '\u{20000}'..='\u{2A6DF}')
 }
 
+/// One line of text: control characters (CR, LF, tabs) become spaces and
+/// runs of spaces one space. What goes into a SIP header or a summary line.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Traditional Chinese characters mapped to simplified ones (other text is
 /// kept). Whisper writes Mandarin in either script.
 pub fn to_simplified(text: &str) -> String {

@@ -117,6 +117,7 @@ impl Call {
             router,
             SessionConfig {
                 early_recognition: config.early_recognition,
+                early_decision: config.early_decision.clone(),
                 ..SessionConfig::new(config.language)
             },
         );

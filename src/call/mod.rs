@@ -30,7 +30,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::brain::asr::{Language, TranscribeRequest, Transcript};
-use crate::session::{Decision, UtteranceReport};
+use crate::session::{Decision, EarlyDecision, UtteranceReport};
 
 pub use announce::{announcement_sounds, queue_prompts};
 pub use conversation::Call;
@@ -64,6 +64,10 @@ pub struct CallConfig {
     /// default here because scripted tests answer requests in order; the
     /// engine turns it on.
     pub early_recognition: bool,
+    /// End an utterance at a pause, before the hangover, when its early
+    /// transcript is a complete, confidently routed request (see
+    /// [`EarlyDecision`]). `None`: always wait for the hangover.
+    pub early_decision: Option<EarlyDecision>,
 }
 
 impl Default for CallConfig {
@@ -77,6 +81,7 @@ impl Default for CallConfig {
             call_id: String::new(),
             sounds_dir: None,
             early_recognition: false,
+            early_decision: None,
         }
     }
 }

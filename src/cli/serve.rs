@@ -56,6 +56,7 @@ pub async fn serve(config: Config) -> CliResult {
                 .then(|| config.storage.recordings.clone()),
             sounds_dir: crate::runtime::engine::default_sounds_dir(),
             early_recognition: true,
+            early_decision: config.engine.early_decision,
             one_moment_after_ms: (config.engine.one_moment_after_ms > 0)
                 .then_some(config.engine.one_moment_after_ms),
             give_up_after_ms: (config.engine.recognition_give_up_ms > 0)

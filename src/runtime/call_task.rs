@@ -22,7 +22,7 @@ use crate::runtime::clock::{Clock, unix_ms};
 use crate::runtime::engine::{CallSettings, SharedEngine};
 use crate::runtime::recorder::CallRecorder;
 use crate::runtime::rtp_leg::{RtpLeg as Media, g711};
-use crate::session::{Decision, RouteKind};
+use crate::session::{Decision, EarlyDecision, RouteKind};
 use crate::sip::{CallHandle, EndReason, MediaOffer};
 
 const FRAME: usize = 160;
@@ -211,6 +211,7 @@ impl CallTask {
                 call_id: setup.id.clone(),
                 sounds_dir: settings.sounds_dir.clone(),
                 early_recognition: settings.early_recognition,
+                early_decision: settings.early_decision.then(EarlyDecision::default),
             },
         );
         let recorder = settings.recordings.as_ref().and_then(|dir| {

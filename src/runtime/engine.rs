@@ -32,6 +32,9 @@ pub struct CallSettings {
     pub sounds_dir: Option<PathBuf>,
     /// Transcribe at the caller's first pause (speculatively).
     pub early_recognition: bool,
+    /// Answer at a pause when the early transcript is a complete, confident
+    /// request, instead of after the whole hangover.
+    pub early_decision: bool,
     /// A transcript later than this after the caller stopped (the
     /// recogniser is busy with other callers): the caller hears "one
     /// moment". `None`: never.
@@ -51,6 +54,7 @@ impl Default for CallSettings {
             recordings: None,
             sounds_dir: default_sounds_dir(),
             early_recognition: true,
+            early_decision: false,
             one_moment_after_ms: Some(1500),
             give_up_after_ms: Some(8000),
         }

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use tokio::sync::broadcast;
 
-use crate::board::{Board, BoardConfig, BoardUpdate, CallView, LiveEvent, Snapshot};
+use crate::board::{
+    AgentBoardView, Board, BoardConfig, BoardUpdate, CallView, LiveEvent, Snapshot, WaitingView,
+};
+use crate::queue::{AgentView, AwayReason, WaitingCaller};
 use crate::runtime::clock::unix_ms;
 
 /// Updates a page may fall behind by before it is sent a fresh snapshot.
@@ -83,5 +86,37 @@ impl LiveBoard {
 
     fn lock(&self) -> MutexGuard<'_, Board> {
         self.board.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// An agent as the board shows them; ACD times become wall-clock times.
+pub fn agent_view(now_ms: u64, a: &AgentView) -> AgentBoardView {
+    AgentBoardView {
+        id: a.id.clone(),
+        name: a.name.clone(),
+        state: a.state.name().to_string(),
+        since_unix_ms: unix_ms() - now_ms.saturating_sub(a.since_ms) as i64,
+        away: a.away.map(|r| match r {
+            AwayReason::Paused => "paused".to_string(),
+            AwayReason::Missed(n) => format!("missed {n} calls"),
+        }),
+        registered: a.registered,
+        call: a.call.clone(),
+        calls_answered: a.calls_answered,
+    }
+}
+
+pub fn waiting_view(w: &WaitingCaller) -> WaitingView {
+    WaitingView {
+        call: w.call.clone(),
+        caller: w.caller.clone(),
+        position: w.position,
+        waiting_since_unix_ms: unix_ms() - w.waited_ms as i64,
+        why: w.why.clone(),
+        expected_wait_ms: w.expected_wait_ms,
+        ringing: w.ringing.clone(),
+        callback: w.callback,
+        agitation: w.agitation,
+        summary: w.summary.clone(),
     }
 }

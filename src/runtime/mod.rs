@@ -12,6 +12,7 @@ pub mod clock;
 pub mod dialer;
 pub mod engine;
 pub mod feature_call;
+pub mod handoff_headers;
 pub mod http_api;
 pub mod http_auth;
 pub mod http_board;

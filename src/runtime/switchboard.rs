@@ -13,17 +13,17 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::board::{AgentBoardView, LiveEvent, WaitingView};
+use crate::board::LiveEvent;
 use crate::queue::{
-    Acd, AcdConfig, AcdEvent, AgentState, AgentView, AwayReason, Input as AcdInput, KeyedCodes,
-    Output as AcdOutput, WaitingCaller,
+    Acd, AcdConfig, AcdEvent, AgentState, Input as AcdInput, KeyedCodes, Output as AcdOutput,
 };
 use crate::runtime::call_task::{CallMsg, QueuedCall};
 use crate::runtime::callback_call::{self, CallbackMsg, CallbackSetup};
-use crate::runtime::clock::{Clock, unix_ms};
+use crate::runtime::clock::Clock;
 use crate::runtime::engine::SharedEngine;
 use crate::runtime::feature_call;
-use crate::runtime::live::LiveBoard;
+use crate::runtime::handoff_headers::{handoff_headers, header_safe};
+use crate::runtime::live::{LiveBoard, agent_view, waiting_view};
 use crate::runtime::outbound::{self, OutboundRoute};
 use crate::runtime::rtp_ports::RtpPorts;
 use crate::runtime::server::user_of;
@@ -38,6 +38,11 @@ const CALLBACK_RING_MS: u64 = 30_000;
 const OUTSIDE_RING_MS: u64 = 45_000;
 
 type Calls = HashMap<CallHandle, mpsc::Sender<CallMsg>>;
+
+// Placing legs (agents' phones, outside numbers, callbacks) and what
+// happens when they fail or end.
+#[path = "switchboard_dial.rs"]
+mod dial;
 
 /// Who a leg the engine placed reaches, and for what.
 #[derive(Debug, Clone, PartialEq)]
@@ -833,246 +838,6 @@ impl Switchboard {
         });
     }
 
-    async fn dial(
-        &mut self,
-        now_ms: u64,
-        endpoint: &mut Endpoint,
-        ports: &RtpPorts,
-        calls: &Calls,
-        dial: Dial,
-    ) {
-        match dial {
-            Dial::Outside {
-                call,
-                target,
-                fallback,
-                referred_by,
-            } => {
-                let Some(q) = self.queued.get(&call).cloned() else {
-                    return; // the caller left meanwhile
-                };
-                let headers = handoff_headers(&q, self.http_base.as_deref());
-                let placed = self
-                    .place(now_ms, endpoint, ports, &target, &q.called, &headers)
-                    .await;
-                match placed {
-                    Ok((leg, socket)) => {
-                        // Whatever rang for the caller before stops.
-                        if let Some(old) = self.leg_of.insert(call.clone(), leg)
-                            && self.legs.get(&old).is_some_and(|l| !l.answered)
-                        {
-                            self.legs.remove(&old);
-                            endpoint.hangup(now_ms, old);
-                        }
-                        self.legs.insert(
-                            leg,
-                            Leg {
-                                call_id: call.clone(),
-                                caller: Some(q.handle),
-                                role: Role::Outside {
-                                    target: target.clone(),
-                                    fallback,
-                                    referred_by,
-                                },
-                                answered: false,
-                                released: false,
-                                give_up_at: Some(now_ms + OUTSIDE_RING_MS),
-                            },
-                        );
-                        if let Some(tx) = calls.get(&q.handle) {
-                            let _ = tx.try_send(CallMsg::AgentRinging {
-                                leg,
-                                agent: target,
-                                socket,
-                                after_ms: now_ms.saturating_sub(q.decided_at_ms),
-                            });
-                        }
-                    }
-                    Err(reason) => {
-                        tracing::warn!(%call, %target, "cannot put the caller through: {reason}");
-                        self.outside_failed(now_ms, endpoint, &call, &fallback, referred_by, 503);
-                    }
-                }
-            }
-            Dial::CallbackCaller { call } => {
-                let Some(q) = self.callbacks.get(&call).cloned() else {
-                    return;
-                };
-                if !self.runs.contains_key(&call) {
-                    return; // the agent left meanwhile
-                }
-                // Through a gateway the number is dialled; straight, the
-                // phone the caller called from.
-                let dialable = !q.caller.trim().is_empty()
-                    && q.caller
-                        .chars()
-                        .all(|c| c.is_ascii_digit() || "+*#".contains(c));
-                let target = match (&self.acd.config().outbound_proxy, dialable) {
-                    (Some(_), true) => q.caller.clone(),
-                    _ => q.reach.clone(),
-                };
-                match self
-                    .place(now_ms, endpoint, ports, &target, &q.called, &[])
-                    .await
-                {
-                    Ok((leg, socket)) => {
-                        self.legs.insert(
-                            leg,
-                            Leg {
-                                call_id: call.clone(),
-                                caller: None,
-                                role: Role::CallbackCaller,
-                                answered: false,
-                                released: false,
-                                give_up_at: Some(now_ms + CALLBACK_RING_MS),
-                            },
-                        );
-                        if let Some(run) = self.runs.get_mut(&call) {
-                            run.caller_leg = Some(leg);
-                            if let Some(task) = &run.task {
-                                let _ =
-                                    task.try_send(CallbackMsg::CallerRinging { socket, target });
-                            }
-                        }
-                    }
-                    Err(reason) => {
-                        tracing::warn!(%call, %target, "cannot dial the callback: {reason}");
-                        self.callback_failed(now_ms, endpoint, &call, "caller_unreachable");
-                    }
-                }
-            }
-        }
-    }
-
-    /// INVITEs an outside `target` (or a registered agent it names) with an
-    /// RTP socket of its own.
-    async fn place(
-        &self,
-        now_ms: u64,
-        endpoint: &mut Endpoint,
-        ports: &RtpPorts,
-        target: &str,
-        from_user: &str,
-        headers: &[(String, String)],
-    ) -> Result<(CallHandle, UdpSocket), String> {
-        let route = match self.registered_agent(endpoint, target) {
-            Some(route) => route,
-            None => {
-                let proxy = self.acd.config().outbound_proxy.clone();
-                outbound::route(target, proxy.as_deref())
-                    .await
-                    .map_err(|e| e.to_string())?
-            }
-        };
-        let socket = ports.bind().await.ok_or("no free RTP port")?;
-        let local = socket.local_addr().map_err(|e| e.to_string())?;
-        let from = if is_sip_user(from_user) {
-            from_user
-        } else {
-            "ivr"
-        };
-        let leg = endpoint
-            .invite(now_ms, &route.uri, route.peer, from, local, headers)
-            .map_err(|e| e.to_string())?;
-        Ok((leg, socket))
-    }
-
-    /// A transfer to a colleague (`sip:bob@...` where bob is an agent with
-    /// a registered phone) rings that phone rather than the engine itself.
-    fn registered_agent(&self, endpoint: &Endpoint, target: &str) -> Option<OutboundRoute> {
-        if !crate::sip::uri::is_sip_scheme(target) {
-            return None;
-        }
-        let user = crate::sip::uri::parse_sip(target).ok()?.user?;
-        self.acd.agent(user)?;
-        let (uri, peer) = endpoint.registration(user)?;
-        Some(OutboundRoute { uri, peer })
-    }
-
-    /// An outside number was not reached: the agent who passed the caller
-    /// on keeps them if still there; otherwise the caller waits for an agent
-    /// again, first in line.
-    fn outside_failed(
-        &mut self,
-        now_ms: u64,
-        endpoint: &mut Endpoint,
-        id: &str,
-        fallback: &str,
-        referred_by: Option<CallHandle>,
-        status: u16,
-    ) {
-        if let Some(agent_leg) = referred_by
-            && let Some(leg) = self.legs.get_mut(&agent_leg)
-        {
-            leg.released = false;
-            self.leg_of.insert(id.to_string(), agent_leg);
-            let _ = endpoint.refer_status(now_ms, agent_leg, status.max(300));
-            return;
-        }
-        let Some(q) = self.queued.get_mut(id) else {
-            return;
-        };
-        q.queue = fallback.to_string();
-        let input = AcdInput::CallerQueued {
-            call: q.id.clone(),
-            queue: q.queue.clone(),
-            caller: q.caller.clone(),
-            agitated: q.agitated,
-            agitation: q.agitation,
-            repeat: q.repeat,
-            summary: q.summary.clone(),
-        };
-        self.acd_input(now_ms, input);
-        self.acd_input(
-            now_ms,
-            AcdInput::ToFront {
-                call: id.to_string(),
-            },
-        );
-    }
-
-    /// The callback's try did not reach the caller: the agent is free
-    /// again and the ACD tries later.
-    fn callback_failed(&mut self, now_ms: u64, endpoint: &mut Endpoint, id: &str, reason: &str) {
-        self.end_run(now_ms, endpoint, id, reason);
-        self.acd_input(
-            now_ms,
-            AcdInput::CallbackFailed {
-                call: id.to_string(),
-            },
-        );
-    }
-
-    /// The callback's call is over: the agent goes to wrap-up.
-    fn callback_over(&mut self, now_ms: u64, endpoint: &mut Endpoint, id: &str, reason: &str) {
-        self.end_run(now_ms, endpoint, id, reason);
-        self.callbacks.remove(id);
-        self.tries.remove(id);
-        self.acd_input(
-            now_ms,
-            AcdInput::CallEnded {
-                call: id.to_string(),
-            },
-        );
-    }
-
-    fn end_run(&mut self, now_ms: u64, endpoint: &mut Endpoint, id: &str, reason: &str) {
-        self.leg_of.remove(id);
-        let Some(run) = self.runs.remove(id) else {
-            return;
-        };
-        for leg in [Some(run.agent_leg), run.caller_leg].into_iter().flatten() {
-            if self.legs.remove(&leg).is_some() {
-                endpoint.hangup(now_ms, leg);
-            }
-        }
-        if let Some(task) = run.task {
-            let reason = reason.to_string();
-            let _ = task.try_send(CallbackMsg::Ended { reason });
-        }
-        tracing::info!(call = %id, agent = %run.agent, %reason, "callback try over");
-    }
-
     /// Hangs up every leg placed for caller `id`; whether an agent was
     /// talking to them.
     fn drop_legs_of(&mut self, now_ms: u64, endpoint: &mut Endpoint, id: &str) -> bool {
@@ -1201,38 +966,6 @@ fn tell_leg_ended(calls: &Calls, leg: &Leg, handle: CallHandle, caller_stays: bo
     }
 }
 
-/// An agent as the board shows them; ACD times become wall-clock times.
-fn agent_view(now_ms: u64, a: &AgentView) -> AgentBoardView {
-    AgentBoardView {
-        id: a.id.clone(),
-        name: a.name.clone(),
-        state: a.state.name().to_string(),
-        since_unix_ms: unix_ms() - now_ms.saturating_sub(a.since_ms) as i64,
-        away: a.away.map(|r| match r {
-            AwayReason::Paused => "paused".to_string(),
-            AwayReason::Missed(n) => format!("missed {n} calls"),
-        }),
-        registered: a.registered,
-        call: a.call.clone(),
-        calls_answered: a.calls_answered,
-    }
-}
-
-fn waiting_view(w: &WaitingCaller) -> WaitingView {
-    WaitingView {
-        call: w.call.clone(),
-        caller: w.caller.clone(),
-        position: w.position,
-        waiting_since_unix_ms: unix_ms() - w.waited_ms as i64,
-        why: w.why.clone(),
-        expected_wait_ms: w.expected_wait_ms,
-        ringing: w.ringing.clone(),
-        callback: w.callback,
-        agitation: w.agitation,
-        summary: w.summary.clone(),
-    }
-}
-
 /// What the ACD hears of a ring that was not answered.
 fn unanswered(leg: &Leg, no_answer: bool) -> AcdInput {
     let agent = match &leg.role {
@@ -1262,58 +995,9 @@ fn is_sip_user(user: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "+-_.!~*'()&=$,".contains(c))
 }
 
-/// The handoff an agent's phone receives with the call.
-pub fn handoff_headers(q: &QueuedCall, http_base: Option<&str>) -> Vec<(String, String)> {
-    let mut headers = vec![
-        (
-            "X-IVR-Intent".to_string(),
-            header_safe(q.intent.as_deref().unwrap_or("none"), 64),
-        ),
-        (
-            "X-IVR-Agitation".to_string(),
-            format!(
-                "{:.2}; level={}",
-                q.agitation,
-                header_safe(&q.agitation_level, 16)
-            ),
-        ),
-        ("X-IVR-Summary".to_string(), header_safe(&q.summary, 300)),
-        ("X-IVR-Queue".to_string(), header_safe(&q.queue, 64)),
-    ];
-    if let Some(base) = http_base {
-        headers.push((
-            "Call-Info".to_string(),
-            format!("<{base}/api/calls/{}>;purpose=info", q.id),
-        ));
-    }
-    headers
-}
-
-/// One line of printable text, at most `max` characters: no CR/LF or other
-/// control characters can reach a SIP header.
-pub fn header_safe(text: &str, max: usize) -> String {
-    let cleaned: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let words: Vec<&str> = cleaned.split_whitespace().collect();
-    let line = words.join(" ");
-    match line.char_indices().nth(max) {
-        Some((cut, _)) => line[..cut].trim_end().to_string(),
-        None => line,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn header_safe_strips_line_breaks_and_limits_length() {
-        assert_eq!(header_safe("a\r\nInjected: x", 100), "a Injected: x");
-        assert_eq!(header_safe("  spaced\tout  ", 100), "spaced out");
-        assert_eq!(header_safe("转人工转人工", 3), "转人工");
-    }
 
     #[test]
     fn escaped_feature_codes_are_read_as_keyed() {
