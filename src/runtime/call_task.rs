@@ -188,6 +188,29 @@ pub struct CallTask {
     repeat: bool,
     /// The agent (or outside number) hung up, so the engine hung up.
     far_end_left: bool,
+    /// How far our own 20 ms sends fell behind their schedule: the
+    /// engine-side view of capacity (a peer sees the same as late packets).
+    pacing: SendPacing,
+}
+
+/// Send slots that ran late, counted by the call that ran them.
+#[derive(Debug, Default, Clone, Copy)]
+struct SendPacing {
+    late: u64,
+    worst_ms: u64,
+}
+
+impl SendPacing {
+    /// A send slot behind its schedule by more than this is late: the
+    /// caller's playout buffer would likely have run dry.
+    const LATE_MS: u64 = 40;
+
+    fn sent(&mut self, behind_ms: u64) {
+        if behind_ms > Self::LATE_MS {
+            self.late += 1;
+        }
+        self.worst_ms = self.worst_ms.max(behind_ms);
+    }
 }
 
 impl CallTask {
@@ -254,6 +277,7 @@ impl CallTask {
             reach: setup.reach,
             repeat_window_ms: setup.repeat_window_ms,
             transcribe_after_bridge: setup.transcribe_after_bridge,
+            pacing: SendPacing::default(),
             repeat: false,
             far_end_left: false,
         };
@@ -288,6 +312,7 @@ impl CallTask {
                 _ = ticker.tick() => {
                     let call_ms = ticks * TICK_MS;
                     ticks += 1;
+                    self.pacing.sent(self.clock.now_ms().saturating_sub(start + call_ms));
                     self.tick(start + call_ms, call_ms);
                     if let Some(until) = self.hanging_up_until && call_ms >= until {
                         break "engine_hung_up".to_string();
@@ -796,7 +821,7 @@ impl CallTask {
                 (Some(_), _) => end_reason,
             },
             events,
-            rtp_stats: Some(rtp_stats_json(&self.media.receiver.stats())),
+            rtp_stats: Some(rtp_stats_json(&self.media.receiver.stats(), self.pacing)),
             queue: core.queue.clone().or_else(|| self.queued_to.clone()),
             recording_caller: self.record_base.recording_caller.clone(),
             recording_engine: self.record_base.recording_engine.clone(),
@@ -831,6 +856,7 @@ impl CallTask {
         let record = self.snapshot(Some(reason.clone()), Some(unix_ms()));
         let stats = self.media.receiver.stats();
         self.engine.metrics.rtp_packets(stats.lost, stats.late);
+        self.engine.metrics.rtp_sent_late(self.pacing.late);
         self.engine.live.publish(LiveEvent::CallEnded {
             call: self.record_base.id.clone(),
             reason,
@@ -866,7 +892,7 @@ fn file_name(path: &std::path::Path) -> Option<String> {
     path.file_name().map(|n| n.to_string_lossy().into_owned())
 }
 
-fn rtp_stats_json(s: &crate::rtp::RtpStats) -> serde_json::Value {
+fn rtp_stats_json(s: &crate::rtp::RtpStats, sent: SendPacing) -> serde_json::Value {
     serde_json::json!({
         "received": s.received,
         "lost": s.lost,
@@ -876,6 +902,8 @@ fn rtp_stats_json(s: &crate::rtp::RtpStats) -> serde_json::Value {
         "wrong_payload_type": s.wrong_payload_type,
         "concealed_frames": s.concealed_frames,
         "jitter_ms": s.jitter_ms,
+        "sent_late": sent.late,
+        "sent_worst_lateness_ms": sent.worst_ms,
     })
 }
 

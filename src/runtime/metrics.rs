@@ -48,6 +48,7 @@ pub struct Metrics {
     asr_given_up: Counter,
     rtp_lost: Counter,
     rtp_late: Counter,
+    rtp_sent_late: Counter,
     calls_active: Family<Phase, Gauge>,
     calls: Counter,
     decisions: Family<Route, Counter>,
@@ -79,6 +80,7 @@ impl Metrics {
             asr_given_up: Counter::default(),
             rtp_lost: Counter::default(),
             rtp_late: Counter::default(),
+            rtp_sent_late: Counter::default(),
             calls_active: Family::default(),
             calls: Counter::default(),
             decisions: Family::default(),
@@ -117,6 +119,11 @@ impl Metrics {
             "rtp_late_packets",
             "RTP packets from callers that came too late to play (ended calls)",
             m.rtp_late.clone(),
+        );
+        r.register(
+            "rtp_sent_late_packets",
+            "Our own 20 ms RTP sends that ran over 40 ms behind schedule (ended calls)",
+            m.rtp_sent_late.clone(),
         );
         r.register(
             "calls_active",
@@ -187,6 +194,10 @@ impl Metrics {
     pub fn rtp_packets(&self, lost: u64, late: u64) {
         self.rtp_lost.inc_by(lost);
         self.rtp_late.inc_by(late);
+    }
+
+    pub fn rtp_sent_late(&self, late: u64) {
+        self.rtp_sent_late.inc_by(late);
     }
 
     /// The Prometheus text format, with the board's figures as of `board`.
@@ -289,6 +300,7 @@ mod tests {
         metrics.asr_latency_ms(180.0);
         metrics.asr_given_up();
         metrics.rtp_packets(3, 1);
+        metrics.rtp_sent_late(2);
         let mut board = Board::new(BoardConfig {
             agitation_threshold: 0.6,
             queues: vec![("billing".into(), 30)],
@@ -308,6 +320,7 @@ mod tests {
             "ivr_asr_latency_seconds_count 1",
             "ivr_asr_given_up_utterances_total 1",
             "ivr_rtp_lost_packets_total 3",
+            "ivr_rtp_sent_late_packets_total 2",
             "ivr_calls_active{phase=\"in_menu\"} 1",
             "ivr_calls_total 1",
             "ivr_queue_waiting_callers{queue=\"billing\"} 0",
