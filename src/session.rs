@@ -16,6 +16,8 @@
 //! an answer, in any order relative to other requests, or
 //! [`Transcript::skipped`] at once when its recognisers are busy (finals
 //! first); the session then asks again, not speculatively, at the endpoint.
+//! When the caller speaks again the session says [`Output::CancelTranscribe`]
+//! at once, so a void guess stops holding the cores the real utterance needs.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -65,6 +67,9 @@ pub enum Output {
     /// [`Input::Transcript`]. `speculative` requests are asked at a pause,
     /// while the caller may still go on (see [`TranscribeRequest`]).
     Transcribe(TranscribeRequest),
+    /// A speculative request is void (the caller went on): stop it if it
+    /// still runs. Its answer, if one comes, is ignored either way.
+    CancelTranscribe { utterance: u32 },
     /// What one utterance was understood as.
     Utterance(UtteranceReport),
     /// What to do with the call now.
@@ -345,12 +350,33 @@ impl Session {
                 VadEvent::Utterance(u) => self.on_utterance(u),
             }
         }
+        self.void_speculation_talked_past();
         if self.early_recognition
             && let Some(so_far) = self.endpointer.take_pause()
         {
             self.speculate(so_far);
         }
         self.close_early();
+    }
+
+    /// Speech after the pause moved the open utterance's end: the guess no
+    /// longer covers it and can never stand.
+    fn void_speculation_talked_past(&mut self) {
+        let moved = match (&self.speculation, self.endpointer.speech_end_ms()) {
+            (Some(s), Some(end)) => end != s.end_ms,
+            _ => false,
+        };
+        if moved {
+            self.void_speculation();
+        }
+    }
+
+    fn void_speculation(&mut self) {
+        if let Some(s) = self.speculation.take() {
+            self.speculation_stats.wasted += 1;
+            self.outputs
+                .push_back(Output::CancelTranscribe { utterance: s.id });
+        }
     }
 
     /// The endpoint: the utterance is over.
@@ -377,7 +403,10 @@ impl Session {
                 }
                 return;
             }
-            Some(_) => self.speculation_stats.wasted += 1,
+            Some(s) => {
+                self.speculation = Some(s);
+                self.void_speculation();
+            }
             None => {}
         }
         let id = self.next_id();
@@ -395,10 +424,8 @@ impl Session {
 
     /// A pause: transcribe what was said so far in case it is all.
     fn speculate(&mut self, so_far: Utterance) {
-        if self.speculation.is_some() {
-            // The caller went on after the earlier pause.
-            self.speculation_stats.wasted += 1;
-        }
+        // The caller went on after the earlier pause.
+        self.void_speculation();
         let id = self.next_id();
         self.speculation = Some(Speculation {
             id,
@@ -857,6 +884,7 @@ mod tests {
     struct Log {
         asked: Vec<(usize, TranscribeRequest)>,
         decisions: Vec<(usize, Decision)>,
+        cancelled: Vec<(usize, u32)>,
     }
 
     /// Feeds `pcm` in 20 ms frames; `answer` is called for every request
@@ -889,6 +917,7 @@ mod tests {
                     log.asked.push((at, req));
                 }
                 Output::Decision(d) => log.decisions.push((at, d)),
+                Output::CancelTranscribe { utterance } => log.cancelled.push((at, utterance)),
                 Output::SpeechStarted { .. } | Output::Utterance(_) => {}
             }
         }
@@ -1003,6 +1032,14 @@ mod tests {
         assert!(log.asked.iter().all(|(_, r)| r.speculative));
         let (first, second) = (log.asked[0].1.utterance, log.asked[1].1.utterance);
         assert!(log.asked[0].1.pcm_16k.len() < log.asked[1].1.pcm_16k.len());
+        // Withdrawn as soon as the caller spoke again, before the next pause.
+        assert_eq!(log.cancelled.len(), 1);
+        let (cancelled_at, cancelled) = log.cancelled[0];
+        assert_eq!(cancelled, first);
+        assert!(
+            cancelled_at < log.asked[1].0,
+            "cancelled at frame {cancelled_at}"
+        );
         // The first half's transcript is of no use now.
         let half = Transcript::heard(first, "Talk to an agent.", 0.0);
         say(&mut s, half, 999, &mut log);

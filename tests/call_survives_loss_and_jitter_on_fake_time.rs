@@ -341,7 +341,8 @@ fn drain(
             }
             CallOutput::Event(event) => c.events.push((at, event)),
             CallOutput::Handoff(decision) => c.handoffs.push(decision),
-            CallOutput::CallbackRequested => {}
+            // Answered at once above: nothing left to stop.
+            CallOutput::CallbackRequested | CallOutput::CancelTranscribe { .. } => {}
             CallOutput::Hangup { .. } => hangup = true,
         }
     }

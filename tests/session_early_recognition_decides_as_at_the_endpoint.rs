@@ -108,6 +108,10 @@ fn play(
                     call.requests.push(req);
                 }
                 Output::Decision(d) => call.decisions.push(Outcome::from(&d)),
+                // As the engine does: a withdrawn guess never answers.
+                Output::CancelTranscribe { utterance } => {
+                    call.due.retain(|(_, t)| t.utterance != utterance)
+                }
                 Output::SpeechStarted { .. } | Output::Utterance(_) => {}
             }
         }

@@ -54,7 +54,9 @@ impl Call {
                     self.session.handle_input(0, Input::Transcript(t));
                 }
                 Output::Decision(d) => self.decisions.push(d),
-                Output::SpeechStarted { .. } | Output::Utterance(_) => {}
+                Output::SpeechStarted { .. }
+                | Output::Utterance(_)
+                | Output::CancelTranscribe { .. } => {}
             }
         }
     }

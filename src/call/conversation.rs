@@ -390,6 +390,10 @@ impl Call {
                     }
                     self.outputs.push_back(Output::Transcribe(req));
                 }
+                session::Output::CancelTranscribe { utterance } => {
+                    self.outputs
+                        .push_back(Output::CancelTranscribe { utterance });
+                }
                 session::Output::Utterance(u) => {
                     self.no_input_count = 0;
                     self.offered_more = false;

@@ -146,6 +146,9 @@ pub enum Output {
     },
     /// Transcribe this utterance and answer with [`Input::Transcript`].
     Transcribe(TranscribeRequest),
+    /// Stop a speculative [`Output::Transcribe`] if it still runs: the
+    /// caller went on, so its answer will be ignored.
+    CancelTranscribe { utterance: u32 },
     /// The next 20 ms the caller hears; at most one per caller frame, none
     /// while nothing plays.
     Play([i16; FRAME_SAMPLES]),

@@ -86,6 +86,26 @@ pub fn max_tokens(duration_s: f32) -> usize {
     (duration_s * 12.0).ceil() as usize + 12
 }
 
+/// A span of at least this many tokens said twice back to back is a loop
+/// (the token twin of [`LONG_NGRAM_WORDS`]).
+const LONG_LOOP_TOKENS: usize = 6;
+
+/// Whether decoded tokens end in a runaway loop: one span of
+/// [`LONG_LOOP_TOKENS`] or more twice, or any span more than [`MAX_REPEATS`]
+/// times, back to back. The same rule as [`collapse_repetition`], on tokens,
+/// so decoding can stop at the loop instead of running to the token budget.
+pub fn loops_at_tail(ids: &[i32]) -> bool {
+    let n = ids.len();
+    (1..=n / 2).any(|k| {
+        let unit = &ids[n - k..];
+        let copies = 1
+            + (1..=n / k - 1)
+                .take_while(|c| &ids[n - (c + 1) * k..n - c * k] == unit)
+                .count();
+        copies > MAX_REPEATS || (copies >= 2 && k >= LONG_LOOP_TOKENS)
+    })
+}
+
 /// A word (or one CJK character) and whether a space preceded it.
 #[derive(Debug, Clone, PartialEq)]
 struct Unit<'a> {
@@ -340,6 +360,19 @@ mod tests {
     fn token_budget_grows_with_duration() {
         assert!(max_tokens(1.0) >= 20);
         assert!(max_tokens(10.0) > max_tokens(2.0));
+    }
+
+    #[test]
+    fn token_loops_are_seen_at_the_tail() {
+        let clause = [10, 11, 12, 13, 14, 15];
+        let twice: Vec<i32> = clause.iter().chain(&clause).copied().collect();
+        assert!(loops_at_tail(&twice));
+        assert!(!loops_at_tail(&clause));
+        // A short phrase said twice ("six weeks, six weeks") is the caller.
+        assert!(!loops_at_tail(&[1, 2, 3, 1, 2, 3]));
+        assert!(loops_at_tail(&[9, 1, 2, 1, 2, 1, 2, 1, 2]));
+        assert!(!loops_at_tail(&[1, 2, 1, 2, 1, 2, 7]));
+        assert!(!loops_at_tail(&[]));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
 
 use crate::brain::asr::{TranscribeRequest, Transcript};
 use crate::runtime::whisper::{AsrError, WhisperPool};
@@ -41,12 +42,19 @@ impl AsrService {
         self.waiting.load(Ordering::Relaxed)
     }
 
-    pub async fn transcribe(&self, req: TranscribeRequest) -> Result<Transcript, AsrError> {
+    /// Transcribes `req` unless `cancel` fires first; a cancelled request
+    /// (queued or running) answers [`Transcript::skipped`] at once.
+    pub async fn transcribe(
+        &self,
+        req: TranscribeRequest,
+        cancel: CancellationToken,
+    ) -> Result<Transcript, AsrError> {
+        let utterance = req.utterance;
         // A guess made before the caller finished is only worth running on
         // an idle worker: under load it would delay other callers' real
         // utterances. The session then asks again when the utterance ends.
-        if req.speculative && self.backlog() >= self.workers {
-            return Ok(Transcript::skipped(req.utterance));
+        if cancel.is_cancelled() || (req.speculative && self.backlog() >= self.workers) {
+            return Ok(Transcript::skipped(utterance));
         }
         // Counted until answered, or until dropped while still queued (a
         // caller given up on leaves the queue). Once a worker runs it, the
@@ -56,19 +64,24 @@ impl AsrService {
         let (permit, threads) = match self.wide() {
             Some(permit) => (Some(permit), self.pool.options().threads * WIDE),
             // Closed only if the service is dropped, which outlives its callers.
-            None => (
-                self.running.clone().acquire_owned().await.ok(),
-                self.pool.options().threads,
-            ),
+            None => tokio::select! {
+                permit = self.running.clone().acquire_owned() => {
+                    (permit.ok(), self.pool.options().threads)
+                }
+                () = cancel.cancelled() => return Ok(Transcript::skipped(utterance)),
+            },
         };
         let pool = self.pool.clone();
-        let utterance = req.utterance;
-        tokio::task::spawn_blocking(move || {
+        let answer = tokio::task::spawn_blocking(move || {
             let _running = (waiting, permit);
-            pool.transcribe_on(&req, threads)
+            pool.transcribe_on(&req, threads, Some(&cancel))
         })
         .await
-        .unwrap_or_else(|_| Ok(Transcript::heard(utterance, "", 0.0)))
+        .unwrap_or_else(|_| Ok(Transcript::heard(utterance, "", 0.0)));
+        match answer {
+            Err(AsrError::Cancelled(_)) => Ok(Transcript::skipped(utterance)),
+            other => other,
+        }
     }
 
     /// Two workers' cores for an utterance nobody else is waiting for: the

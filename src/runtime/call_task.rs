@@ -4,12 +4,14 @@
 //! Media never waits on recognition or rendering: both run elsewhere and come
 //! back as messages, and the tick keeps sending audio meanwhile.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::time::{MissedTickBehavior, interval_at};
+use tokio_util::sync::CancellationToken;
 
 use crate::board::{CallPhase, LiveEvent, Speaker};
 use crate::brain::asr::Transcript;
@@ -191,6 +193,9 @@ pub struct CallTask {
     /// How far our own 20 ms sends fell behind their schedule: the
     /// engine-side view of capacity (a peer sees the same as late packets).
     pacing: SendPacing,
+    /// Speculative transcriptions not yet answered, to cancel when the
+    /// caller talks past them.
+    speculating: HashMap<u32, CancellationToken>,
 }
 
 /// Send slots that ran late, counted by the call that ran them.
@@ -278,6 +283,7 @@ impl CallTask {
             repeat_window_ms: setup.repeat_window_ms,
             transcribe_after_bridge: setup.transcribe_after_bridge,
             pacing: SendPacing::default(),
+            speculating: HashMap::new(),
             repeat: false,
             far_end_left: false,
         };
@@ -357,6 +363,7 @@ impl CallTask {
                         self.drain(ms);
                     }
                     Some(CallMsg::Transcript(t)) => {
+                        self.speculating.remove(&t.utterance);
                         let ms = ticks * TICK_MS;
                         self.call.handle_input(ms, CallInput::Transcript(t));
                         self.drain(ms);
@@ -588,7 +595,16 @@ impl CallTask {
                         });
                     }
                 },
+                CallOutput::CancelTranscribe { utterance } => {
+                    if let Some(token) = self.speculating.remove(&utterance) {
+                        token.cancel();
+                    }
+                }
                 CallOutput::Transcribe(req) => {
+                    let cancel = CancellationToken::new();
+                    if req.speculative {
+                        self.speculating.insert(req.utterance, cancel.clone());
+                    }
                     let asr = self.engine.asr.clone();
                     let engine = self.engine.clone();
                     let outbox = self.outbox.clone();
@@ -597,7 +613,7 @@ impl CallTask {
                     tokio::spawn(async move {
                         let utterance = req.utterance;
                         let asked = std::time::Instant::now();
-                        let work = asr.transcribe(req);
+                        let work = asr.transcribe(req, cancel);
                         let transcript = match patience.wait(work, &outbox).await {
                             Some(Ok(t)) => t,
                             Some(Err(e)) => {

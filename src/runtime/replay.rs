@@ -220,6 +220,7 @@ impl Brain {
             match out {
                 Output::SpeechStarted { .. } => {}
                 Output::Transcribe(req) => self.recognise(run, done_ms, &req)?,
+                Output::CancelTranscribe { utterance } => run.cancel(utterance, done_ms),
                 Output::Utterance(u) => run.utterances.push(u),
                 Output::Decision(d) => {
                     // Decided on audio alone: the endpoint found a transcript
@@ -262,8 +263,10 @@ impl Brain {
         let started = Instant::now();
         let transcript = self.pool.transcribe(req)?;
         let took_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let ready_ms = free_ms.max(asked_ms) + took_ms;
+        let start_ms = free_ms.max(asked_ms);
+        let ready_ms = start_ms + took_ms;
         run.recognisers_free_ms[worker] = ready_ms;
+        run.runs.insert(req.utterance, (worker, start_ms, ready_ms));
         run.in_flight.push((ready_ms, transcript));
         Ok(())
     }
@@ -302,11 +305,30 @@ struct Run {
     in_flight: Vec<(f64, Transcript)>,
     /// When each recogniser is next free.
     recognisers_free_ms: Vec<f64>,
+    /// Each request run: its recogniser, start and end.
+    runs: HashMap<u32, (usize, f64, f64)>,
     /// The latest audio time fed.
     now_ms: f64,
 }
 
 impl Run {
+    /// A request withdrawn at `now_ms`: unfinished, it gives its recogniser
+    /// back then (as the engine aborts the run) and never answers.
+    fn cancel(&mut self, utterance: u32, now_ms: f64) {
+        let Some(&(worker, start_ms, ready_ms)) = self.runs.get(&utterance) else {
+            return;
+        };
+        if ready_ms <= now_ms {
+            return;
+        }
+        self.in_flight
+            .retain(|(ready, t)| !(t.utterance == utterance && *ready == ready_ms));
+        // Only when nothing was queued behind it on that recogniser.
+        if self.recognisers_free_ms[worker] == ready_ms {
+            self.recognisers_free_ms[worker] = start_ms.max(now_ms);
+        }
+    }
+
     /// For each decision on an utterance: time from its endpoint and from
     /// the end of its speech.
     fn latencies(&self, hangover_ms: f64) -> (Vec<f64>, Vec<f64>) {

@@ -11,12 +11,15 @@ use super::asr_guards::{
 };
 use crate::brain::asr::{Language, TranscribeRequest, Transcript};
 use std::collections::HashMap;
+use std::ffi::{c_int, c_void};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Instant;
+use tokio_util::sync::CancellationToken;
+use whisper_rs::whisper_rs_sys::{whisper_context, whisper_state};
 use whisper_rs::{
     FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperError,
-    WhisperState,
+    WhisperState, WhisperTokenData,
 };
 
 /// Said before the caller's words when transcribing Mandarin: a simplified
@@ -37,6 +40,8 @@ pub enum AsrError {
     State(#[source] WhisperError),
     #[error("the loaded Whisper model is English-only and cannot transcribe {0:?}")]
     LanguageUnsupported(Language),
+    #[error("the transcription of utterance {0} was cancelled")]
+    Cancelled(u32),
     #[error("Whisper failed on utterance {utterance}")]
     Decode {
         utterance: u32,
@@ -98,6 +103,8 @@ struct Decoded {
     /// Mean log-probability of the text tokens.
     avg_logprob: f32,
     hit_token_limit: bool,
+    /// Decoding was stopped at a loop ([`stop_loops`]).
+    stopped_loop: bool,
 }
 
 impl WhisperPool {
@@ -143,18 +150,26 @@ impl WhisperPool {
 
     /// Transcribes one utterance; callable from several threads at once.
     pub fn transcribe(&self, req: &TranscribeRequest) -> Result<Transcript, AsrError> {
-        self.transcribe_on(req, self.options.threads)
+        self.transcribe_on(req, self.options.threads, None)
     }
 
     /// Transcribes one utterance on `threads` CPU threads instead of the
     /// pool's own number; the caller makes sure the cores are free.
+    /// Once `cancel` fires, the model run stops within one graph node and
+    /// the answer is [`AsrError::Cancelled`].
     pub fn transcribe_on(
         &self,
         req: &TranscribeRequest,
         threads: usize,
+        cancel: Option<&CancellationToken>,
     ) -> Result<Transcript, AsrError> {
         let started = Instant::now();
-        let text = self.recognise(req, threads.max(1))?;
+        let run = Run {
+            req,
+            threads: threads.max(1),
+            cancel,
+        };
+        let text = self.recognise(&run)?;
         Ok(Transcript::heard(
             req.utterance,
             text,
@@ -162,7 +177,8 @@ impl WhisperPool {
         ))
     }
 
-    fn recognise(&self, req: &TranscribeRequest, threads: usize) -> Result<String, AsrError> {
+    fn recognise(&self, run: &Run<'_>) -> Result<String, AsrError> {
+        let (req, threads) = (run.req, run.threads);
         if req.language != Language::En && !self.is_multilingual() {
             return Err(AsrError::LanguageUnsupported(req.language));
         }
@@ -184,9 +200,9 @@ impl WhisperPool {
             .flatten();
 
         let mut state = self.checkout();
-        let mut out = self.decode(state.get(), req, &pcm, trimmed, level.duration_s, threads)?;
+        let mut out = self.decode(state.get(), run, &pcm, trimmed, level.duration_s)?;
         let mut no_speech_prob = self.no_speech_prob(state.get(), req.utterance, threads)?;
-        let runaway = out.hit_token_limit || collapse_repetition(&out.text).1;
+        let runaway = out.hit_token_limit || out.stopped_loop || collapse_repetition(&out.text).1;
         if trimmed.is_some() && runaway && no_speech_prob <= asr_guards::NO_SPEECH {
             // A shortened window can make Whisper loop: redo with a wider
             // one. Twice the audio plus 4 s recovered the same words as the
@@ -194,7 +210,7 @@ impl WhisperPool {
             // (the redo was the p95 of `ivr bench asr`).
             let wider = asr_guards::retry_audio_ctx(level.duration_s, full_ctx);
             tracing::debug!(utterance = req.utterance, text = %out.text, ?wider, "retrying with a wider window");
-            out = self.decode(state.get(), req, &pcm, wider, level.duration_s, threads)?;
+            out = self.decode(state.get(), run, &pcm, wider, level.duration_s)?;
             no_speech_prob = self.no_speech_prob(state.get(), req.utterance, threads)?;
         }
         drop(state);
@@ -223,12 +239,12 @@ impl WhisperPool {
     fn decode(
         &self,
         state: &mut WhisperState,
-        req: &TranscribeRequest,
+        run: &Run<'_>,
         pcm: &[f32],
         audio_ctx: Option<usize>,
         duration_s: f32,
-        threads: usize,
     ) -> Result<Decoded, AsrError> {
+        let (req, threads) = (run.req, run.threads);
         let prompt = self.prompt_tokens(&req.prompt, req.language);
         let limit = asr_guards::max_tokens(duration_s);
         let mut params = match req.language {
@@ -239,10 +255,30 @@ impl WhisperPool {
         params.set_audio_ctx(audio_ctx.unwrap_or(0) as i32);
         params.set_max_tokens(limit as i32);
         params.set_n_threads(threads as i32);
+        let mut stop = LoopStop {
+            eot: self.ctx.token_eot(),
+            n_vocab: usize::try_from(self.ctx.n_vocab()).unwrap_or(0),
+            stopped: false,
+        };
+        // SAFETY: `stop` outlives `full`, which is the only caller of the
+        // callback, and nothing else touches it meanwhile.
+        unsafe {
+            params.set_filter_logits_callback(Some(stop_loops));
+            params.set_filter_logits_callback_user_data((&raw mut stop).cast::<c_void>());
+            if let Some(token) = run.cancel {
+                params.set_abort_callback(Some(is_cancelled));
+                params.set_abort_callback_user_data(
+                    std::ptr::from_ref(token).cast_mut().cast::<c_void>(),
+                );
+            }
+        }
 
-        let failed = |source| AsrError::Decode {
-            utterance: req.utterance,
-            source,
+        let failed = |source| match run.cancel {
+            Some(token) if token.is_cancelled() => AsrError::Cancelled(req.utterance),
+            _ => AsrError::Decode {
+                utterance: req.utterance,
+                source,
+            },
         };
         state.full(params, pcm).map_err(failed)?;
 
@@ -262,6 +298,7 @@ impl WhisperPool {
             text: text.trim().to_string(),
             avg_logprob: logprobs.iter().sum::<f32>() / logprobs.len().max(1) as f32,
             hit_token_limit: logprobs.len() >= limit,
+            stopped_loop: stop.stopped,
         })
     }
 
@@ -357,6 +394,66 @@ impl Drop for Checkout<'_> {
             self.pool.freed.notify_one();
         }
     }
+}
+
+/// One transcription: the request, its CPU threads, and what cancels it.
+struct Run<'a> {
+    req: &'a TranscribeRequest,
+    threads: usize,
+    cancel: Option<&'a CancellationToken>,
+}
+
+/// whisper.cpp's abort callback, polled between graph nodes.
+unsafe extern "C" fn is_cancelled(user_data: *mut c_void) -> bool {
+    // SAFETY: `decode` passes the run's token, which outlives the run.
+    !user_data.is_null() && unsafe { &*user_data.cast::<CancellationToken>() }.is_cancelled()
+}
+
+/// What [`stop_loops`] needs from the decode it watches.
+struct LoopStop {
+    eot: i32,
+    n_vocab: usize,
+    stopped: bool,
+}
+
+/// whisper.cpp's logits filter, called before each token is picked: once
+/// the tokens so far end in a loop, only end-of-text may follow. A runaway
+/// then costs one extra copy of the loop instead of the whole token budget
+/// (`ivr bench asr`: it was the p95 of recognition).
+unsafe extern "C" fn stop_loops(
+    _ctx: *mut whisper_context,
+    _state: *mut whisper_state,
+    tokens: *const WhisperTokenData,
+    n_tokens: c_int,
+    logits: *mut f32,
+    user_data: *mut c_void,
+) {
+    let Ok(n_tokens) = usize::try_from(n_tokens) else {
+        return;
+    };
+    if user_data.is_null() || tokens.is_null() || logits.is_null() || n_tokens < 2 {
+        return;
+    }
+    // SAFETY: `user_data` is the `LoopStop` that `decode` set for this run;
+    // whisper.cpp passes its `n_tokens` tokens and `n_vocab` logits.
+    let (stop, tokens) = unsafe {
+        (
+            &mut *user_data.cast::<LoopStop>(),
+            std::slice::from_raw_parts(tokens, n_tokens),
+        )
+    };
+    let ids: Vec<i32> = tokens.iter().map(|t| t.id).collect();
+    if !asr_guards::loops_at_tail(&ids) {
+        return;
+    }
+    // SAFETY: as above.
+    let logits = unsafe { std::slice::from_raw_parts_mut(logits, stop.n_vocab) };
+    for (id, logit) in logits.iter_mut().enumerate() {
+        if i32::try_from(id) != Ok(stop.eot) {
+            *logit = f32::NEG_INFINITY;
+        }
+    }
+    stop.stopped = true;
 }
 
 /// Decoding settings shared by every call in one language.

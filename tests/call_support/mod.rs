@@ -283,6 +283,8 @@ impl Harness {
                             .handle_input(self.now, Input::Transcript(transcript));
                     }
                 }
+                // Answered at once above: nothing left to stop.
+                Output::CancelTranscribe { .. } => {}
                 Output::Play(_) => self.heard.push(Heard {
                     at_ms: self.now,
                     key: self.playing.clone(),
