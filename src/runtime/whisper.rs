@@ -204,10 +204,9 @@ impl WhisperPool {
         let mut no_speech_prob = self.no_speech_prob(state.get(), req.utterance, threads)?;
         let runaway = out.hit_token_limit || out.stopped_loop || collapse_repetition(&out.text).1;
         if trimmed.is_some() && runaway && no_speech_prob <= asr_guards::NO_SPEECH {
-            // A shortened window can make Whisper loop: redo with a wider
-            // one. Twice the audio plus 4 s recovered the same words as the
-            // full 30 s window on the fixtures at about a third of its cost
-            // (the redo was the p95 of `ivr bench asr`).
+            // A shortened window can make Whisper loop, sometimes after
+            // dropping the first words: redo with a wider one (see
+            // `retry_audio_ctx`), far cheaper than the full 30 s window.
             let wider = asr_guards::retry_audio_ctx(level.duration_s, full_ctx);
             tracing::debug!(utterance = req.utterance, text = %out.text, ?wider, "retrying with a wider window");
             out = self.decode(state.get(), run, &pcm, wider, level.duration_s)?;
