@@ -365,6 +365,13 @@ fn print_readable(r: &LoadReport) {
             "voice-to-voice ms ({} answers): median {:.0}, p95 {:.0}, min {:.0}, max {:.0}",
             v.n, v.median, v.p95, v.min, v.max
         );
+        let e = &r.voice_to_ear_ms;
+        println!(
+            "  heard after the caller's {} ms playout buffer: median {:.0}, p95 {:.0}",
+            crate::runtime::dialer::PLAYOUT_DELAY_MS,
+            e.median,
+            e.p95
+        );
     }
     println!(
         "engine packets: {} received, {} late (> 40 ms behind schedule), worst {:.0} ms",

@@ -108,6 +108,9 @@ fn print_readable(
             "answer began {v2v:.0} ms after the caller stopped speaking"
         )?;
     }
+    if let Some(ear) = report.voice_to_ear_ms {
+        writeln!(out, "  (heard {ear:.0} ms after, through this caller's playout buffer)")?;
+    }
     writeln!(
         out,
         "{} ms of audio heard; {} hung up",

@@ -16,7 +16,17 @@
 //! the SSRC changes, and after a run of late packets (the sender's clock
 //! moved); audio still buffered then plays first. Audio buffered far beyond
 //! the delay (sender clock faster than ours, a burst after a stall) is
-//! skipped. Those are the only points where audio is skipped or stretched.
+//! skipped. Those are the only points where audio is skipped or stretched,
+//! besides shedding delay (below).
+//!
+//! Shedding: the delay is a starting point, not a floor. The buffer keeps
+//! the least slack (time from arrival to playout) packets had over the last
+//! one to two seconds; while it exceeds a frame plus [`MIN_SLACK_MS`], a
+//! quiet frame (the caller is not talking) is dropped, so playout moves 20 ms
+//! closer to real time. On a steady link that leaves 20-40 ms of slack
+//! instead of the configured 60; when the link gets worse, late packets
+//! re-anchor at the full delay. Every millisecond shed is one less between
+//! the end of the caller's words and the engine's answer.
 
 use super::codec::G711;
 use super::conceal::Concealer;
@@ -38,6 +48,13 @@ const LATE_RUN_RESYNC: u32 = 3;
 const LATE_HORIZON: u64 = 8000;
 /// Audio buffered more than this beyond the playout delay is skipped.
 const MAX_EXTRA_DEPTH_MS: u64 = 200;
+/// Least slack shedding leaves to the earliest-playing packet seen.
+const MIN_SLACK_MS: i64 = 20;
+/// Slack is tracked in blocks of this long; the last two count.
+const SLACK_BLOCK_MS: u64 = 1000;
+/// A frame this quiet (RMS) may be dropped to shed delay: well under
+/// speech, above a phone line's idle noise.
+const QUIET_RMS: f64 = 300.0;
 
 /// What became of a pushed packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +99,47 @@ pub struct JitterBuffer {
     heard_audio: bool,
     resyncs: u64,
     concealed_frames: u64,
+    slack: SlackWindow,
+    shed_frames: u64,
+}
+
+/// The least slack packets had, over the current and the previous block.
+#[derive(Debug, Clone, Copy)]
+struct SlackWindow {
+    block_start_ms: u64,
+    current: Option<i64>,
+    previous: Option<i64>,
+}
+
+impl SlackWindow {
+    fn new(now_ms: u64) -> SlackWindow {
+        SlackWindow {
+            block_start_ms: now_ms,
+            current: None,
+            previous: None,
+        }
+    }
+
+    fn observe(&mut self, now_ms: u64, slack_ms: i64) {
+        if now_ms >= self.block_start_ms + SLACK_BLOCK_MS {
+            self.previous = self.current;
+            self.current = None;
+            self.block_start_ms = now_ms;
+        }
+        self.current = Some(self.current.map_or(slack_ms, |m| m.min(slack_ms)));
+    }
+
+    /// The least slack, once a whole block has been seen.
+    fn least(&self) -> Option<i64> {
+        let previous = self.previous?;
+        Some(self.current.map_or(previous, |c| c.min(previous)))
+    }
+
+    /// Everything now plays `ms` sooner.
+    fn shift(&mut self, ms: i64) {
+        self.current = self.current.map(|m| m - ms);
+        self.previous = self.previous.map(|m| m - ms);
+    }
 }
 
 impl JitterBuffer {
@@ -108,7 +166,14 @@ impl JitterBuffer {
             heard_audio: false,
             resyncs: 0,
             concealed_frames: 0,
+            slack: SlackWindow::new(0),
+            shed_frames: 0,
         }
+    }
+
+    /// Quiet frames dropped to bring playout closer to real time.
+    pub fn shed_frames(&self) -> u64 {
+        self.shed_frames
     }
 
     /// Change the codec of the packets that follow (a re-INVITE).
@@ -172,6 +237,9 @@ impl JitterBuffer {
             return Arrival::Resynced;
         }
         self.late_run = 0;
+        if let Some(slack) = self.slack_of(now_ms, play, start) {
+            self.slack.observe(now_ms, slack);
+        }
         // A packet straddling the playout point keeps its in-time part.
         let skip = play.saturating_sub(start);
         self.write(start + skip, &payload[skip as usize..]);
@@ -196,6 +264,7 @@ impl JitterBuffer {
             return None;
         }
         self.next_due_ms = Some(due + FRAME_MS);
+        self.shed_quiet_frame();
         let mut frame = [0i16; FRAME_SAMPLES];
         let play = self.play;
         let mut any_real = false;
@@ -237,15 +306,51 @@ impl JitterBuffer {
         self.reference.saturating_add_signed(i64::from(delta))
     }
 
+    /// How long before its playout a packet starting at `start` arrived.
+    fn slack_of(&self, now_ms: u64, play: u64, start: u64) -> Option<i64> {
+        let next_due = self.next_due_ms?;
+        let plays_at = next_due + start.saturating_sub(play) / SAMPLES_PER_MS;
+        Some(plays_at as i64 - now_ms as i64)
+    }
+
     /// Would a packet starting at `start` play off the target delay?
     fn off_target(&self, now_ms: u64, play: u64, start: u64) -> bool {
-        let Some(next_due) = self.next_due_ms else {
+        let Some(slack) = self.slack_of(now_ms, play, start) else {
             return true;
         };
-        let plays_at = next_due + start.saturating_sub(play) / SAMPLES_PER_MS;
-        let slack = plays_at as i64 - now_ms as i64;
         let delay = self.delay_ms as i64;
         slack < delay || slack >= delay + 2 * FRAME_MS as i64
+    }
+
+    /// Drops the frame about to play if it is quiet, fully received, not the
+    /// last audio buffered, and every packet of late would still have been
+    /// in time with 20 ms less delay (see the module notes).
+    fn shed_quiet_frame(&mut self) {
+        let frame = FRAME_SAMPLES as u64;
+        let spare = self
+            .slack
+            .least()
+            .is_some_and(|least| least - FRAME_MS as i64 >= MIN_SLACK_MS);
+        if !spare || self.buffered_end < self.play + 2 * frame || !self.is_quiet(self.play) {
+            return;
+        }
+        self.clear_filled(self.play, frame);
+        self.play += frame;
+        self.slack.shift(FRAME_MS as i64);
+        self.shed_frames += 1;
+    }
+
+    /// A whole frame of received audio from `start`, below speech level.
+    fn is_quiet(&self, start: u64) -> bool {
+        let mut power = 0.0;
+        for t in start..start + FRAME_SAMPLES as u64 {
+            let slot = (t & self.mask) as usize;
+            if !self.is_filled(slot) {
+                return false;
+            }
+            power += f64::from(self.ring[slot]).powi(2);
+        }
+        (power / FRAME_SAMPLES as f64).sqrt() < QUIET_RMS
     }
 
     /// Map the stream onto the local timeline so this packet plays `delay`
@@ -254,6 +359,8 @@ impl JitterBuffer {
     fn anchor(&mut self, now_ms: u64, timestamp: u32, payload: &[u8]) {
         self.anchored = true;
         self.late_run = 0;
+        // Slack seen before no longer says anything about the new mapping.
+        self.slack = SlackWindow::new(now_ms);
         let next_due = self.next_due_ms.unwrap_or(now_ms);
         let wait_ms = (now_ms + self.delay_ms).saturating_sub(next_due);
         // After a long stall without polling, play sooner rather than let
@@ -393,6 +500,44 @@ mod tests {
         assert!(out[..LEAD].iter().all(|&s| s == 0));
         assert_same(&out[LEAD..LEAD + 8000], &decoded(&pcm)[..]);
         assert_eq!(buffer.concealed_frames(), 0);
+    }
+
+    /// A quiet line (a faint hum) for `quiet_ms`, then speech (the tone).
+    fn quiet_then_speech(quiet_ms: usize, speech_ms: usize) -> (Vec<i16>, usize) {
+        let mut pcm: Vec<i16> = (0..quiet_ms * 8)
+            .map(|n| ((n as f32 * 0.3).sin() * 80.0) as i16)
+            .collect();
+        pcm.extend(tone(speech_ms * 8));
+        (pcm, quiet_ms * 8)
+    }
+
+    #[test]
+    fn a_steady_link_sheds_delay_while_the_caller_is_quiet() {
+        let (pcm, speech_at) = quiet_then_speech(3000, 1000);
+        let mut buffer = JitterBuffer::new(G711::Pcmu, DEFAULT_PLAYOUT_DELAY_MS);
+        let out = drive(&mut buffer, &deliveries(&pcm, 160, 99, &[0]), 4200);
+        let shed = buffer.shed_frames() as usize;
+        assert!((1..=2).contains(&shed), "shed {shed} frames");
+        // The speech starts that much sooner than the configured delay
+        // would play it, and comes out whole.
+        let onset = out.iter().position(|&s| s.abs() > 1000).expect("speech plays");
+        let expected = &decoded(&pcm)[speech_at..];
+        let onset_in_tone = expected.iter().position(|&s| s.abs() > 1000).unwrap();
+        let played_at = onset - onset_in_tone;
+        assert_eq!(played_at, speech_at + LEAD - shed * FRAME_SAMPLES);
+        assert_same(&out[played_at..played_at + 8000 - 160], &expected[..8000 - 160]);
+    }
+
+    #[test]
+    fn speech_and_a_jittery_link_keep_the_delay() {
+        let mut buffer = JitterBuffer::new(G711::Pcmu, DEFAULT_PLAYOUT_DELAY_MS);
+        drive(&mut buffer, &deliveries(&tone(8000 * 4), 160, 7, &[0]), 4100);
+        assert_eq!(buffer.shed_frames(), 0, "nothing quiet to drop");
+
+        let (pcm, _) = quiet_then_speech(4000, 100);
+        let mut buffer = JitterBuffer::new(G711::Pcmu, DEFAULT_PLAYOUT_DELAY_MS);
+        drive(&mut buffer, &deliveries(&pcm, 160, 7, &[0, 45, 10]), 4200);
+        assert_eq!(buffer.shed_frames(), 0, "the slack is needed");
     }
 
     #[test]

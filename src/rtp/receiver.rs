@@ -189,6 +189,7 @@ impl MediaReceiver {
             jitter_ms: current.map_or(0.0, |s| s.sequence.jitter() / 8.0),
             resyncs: self.jitter.resyncs(),
             concealed_frames: self.jitter.concealed_frames(),
+            shed_frames: self.jitter.shed_frames(),
             ..self.stats
         }
     }

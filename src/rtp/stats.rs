@@ -28,6 +28,8 @@ pub struct RtpStats {
     /// 20 ms frames in which some audio was missing and was replaced by
     /// faded repetition of earlier audio.
     pub concealed_frames: u64,
+    /// Quiet frames dropped to bring playout closer to real time.
+    pub shed_frames: u64,
     /// Interarrival jitter (RFC 3550 A.8), milliseconds.
     pub jitter_ms: f64,
 }

@@ -917,6 +917,7 @@ fn rtp_stats_json(s: &crate::rtp::RtpStats, sent: SendPacing) -> serde_json::Val
         "malformed": s.malformed,
         "wrong_payload_type": s.wrong_payload_type,
         "concealed_frames": s.concealed_frames,
+        "shed_frames": s.shed_frames,
         "jitter_ms": s.jitter_ms,
         "sent_late": sent.late,
         "sent_worst_lateness_ms": sent.worst_ms,

@@ -13,7 +13,8 @@ use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
 use crate::media::vad::{Endpointer, VadConfig, VadEvent};
 use crate::media::wav::{self, WavError};
-use crate::rtp::{MediaReceiver, MediaSender, ReceiverConfig};
+use crate::rtp::jitter::MAX_PACKET_SAMPLES;
+use crate::rtp::{G711, MediaReceiver, MediaSender, ReceiverConfig, RtpPacket};
 use crate::runtime::clock::Clock;
 use crate::runtime::rtp_leg::g711;
 use crate::sip::{Endpoint, EndpointConfig, Input, Output, Peer, SipError, SipEvent, Transport};
@@ -21,6 +22,8 @@ use crate::sip::{Endpoint, EndpointConfig, Input, Output, Peer, SipError, SipEve
 const FRAME: usize = 160;
 /// Received audio louder than this (RMS of a 20 ms frame) counts as sound.
 const SOUND_RMS: f64 = 120.0;
+/// The caller's jitter buffer, as a phone on a quiet network would keep it.
+pub const PLAYOUT_DELAY_MS: u32 = 40;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DialError {
@@ -63,8 +66,12 @@ pub struct DialReport {
     #[serde(skip)]
     pub heard: Vec<i16>,
     pub heard_ms: u64,
-    /// End of the caller's speech to the first sound of the answer.
+    /// End of the caller's speech to the first RTP packet of the answer
+    /// (one with sound in it) at the caller's socket.
     pub voice_to_voice_ms: Option<f64>,
+    /// The same to when the caller hears it: after this caller's own
+    /// playout buffer ([`PLAYOUT_DELAY_MS`]) and 20 ms tick.
+    pub voice_to_ear_ms: Option<f64>,
     /// Whether the engine hung up (BYE) before we did.
     pub remote_hung_up: bool,
     /// RTP packets received from the engine.
@@ -167,8 +174,9 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
         codec: g711(answer.codec),
         payload_type: answer.payload_type,
         dtmf_payload_type: answer.dtmf_payload_type,
-        playout_delay_ms: 40,
+        playout_delay_ms: PLAYOUT_DELAY_MS,
     });
+    let codec = g711(answer.codec);
     let mut sender = MediaSender::new(0x1d1a_1e55, g711(answer.codec), answer.payload_type, 1, 0);
     if let Some(pt) = answer.dtmf_payload_type {
         sender.set_dtmf_payload_type(pt);
@@ -185,6 +193,7 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
     let mut sent = 0usize;
     let mut speech_end_at: Option<Instant> = None;
     let mut first_answer: Option<Instant> = None;
+    let mut first_answer_packet: Option<Instant> = None;
     let mut heard = Vec::new();
     let mut remote_hung_up = false;
     let mut packet = Vec::with_capacity(12 + FRAME);
@@ -248,7 +257,15 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
             }
             received = rtp.recv_from(&mut buf) => {
                 if let Ok((n, _)) = received {
-                    pacing.packet(Instant::now(), &buf[..n]);
+                    let arrived = Instant::now();
+                    if let Some(end) = speech_end_at
+                        && first_answer_packet.is_none()
+                        && arrived > end
+                        && has_sound(&buf[..n], codec, answer.payload_type)
+                    {
+                        first_answer_packet = Some(arrived);
+                    }
+                    pacing.packet(arrived, &buf[..n]);
                     receiver.push_packet(clock.now_ms(), &buf[..n]);
                 }
             }
@@ -272,10 +289,12 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
             }
         }
     }
-    let voice_to_voice_ms = match (speech_end_at, first_answer) {
-        (Some(end), Some(first)) => Some(first.duration_since(end).as_secs_f64() * 1000.0),
+    let since_speech_end = |at: Option<Instant>| match (speech_end_at, at) {
+        (Some(end), Some(at)) => Some(at.duration_since(end).as_secs_f64() * 1000.0),
         _ => None,
     };
+    let voice_to_voice_ms = since_speech_end(first_answer_packet);
+    let voice_to_ear_ms = since_speech_end(first_answer);
     let (late_packets, max_lateness_ms) = pacing.late();
     Ok(DialReport {
         packets: pacing.offsets.len() as u64,
@@ -286,6 +305,7 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
         heard_ms: heard.len() as u64 / 8,
         heard,
         voice_to_voice_ms,
+        voice_to_ear_ms,
         remote_hung_up,
     })
 }
@@ -387,6 +407,19 @@ fn last_speech_end_ms(samples: &[i16]) -> Option<u64> {
             VadEvent::SpeechStarted { .. } => None,
         })
         .next()
+}
+
+/// Whether an RTP packet carries audible audio in the call's codec.
+fn has_sound(bytes: &[u8], codec: G711, payload_type: u8) -> bool {
+    let Ok(packet) = RtpPacket::parse(bytes) else {
+        return false;
+    };
+    if packet.payload_type != payload_type || packet.payload.len() > MAX_PACKET_SAMPLES {
+        return false;
+    }
+    let mut pcm = [0i16; MAX_PACKET_SAMPLES];
+    let n = codec.decode_into(packet.payload, &mut pcm);
+    n > 0 && rms(&pcm[..n]) > SOUND_RMS
 }
 
 fn rms(frame: &[i16]) -> f64 {

@@ -38,7 +38,11 @@ pub struct LoadReport {
     pub failed: usize,
     pub failures: Vec<String>,
     pub setup_ms: Stats,
+    /// End of speech to the answer's first RTP packet at the caller.
     pub voice_to_voice_ms: Stats,
+    /// The same to when the caller heard it (after its playout buffer).
+    #[serde(default)]
+    pub voice_to_ear_ms: Stats,
     pub packets: u64,
     pub late_packets: u64,
     pub max_lateness_ms: f64,
@@ -95,6 +99,7 @@ pub async fn run_load(opts: &LoadOptions) -> LoadReport {
     });
     let setup: Vec<f64> = reports.iter().map(|r| r.setup_ms).collect();
     let v2v: Vec<f64> = reports.iter().filter_map(|r| r.voice_to_voice_ms).collect();
+    let v2e: Vec<f64> = reports.iter().filter_map(|r| r.voice_to_ear_ms).collect();
     LoadReport {
         calls: opts.calls,
         rounds: opts.rounds.max(1),
@@ -104,6 +109,7 @@ pub async fn run_load(opts: &LoadOptions) -> LoadReport {
         failures: failures.into_iter().take(5).collect(),
         setup_ms: Stats::of(&setup),
         voice_to_voice_ms: Stats::of(&v2v),
+        voice_to_ear_ms: Stats::of(&v2e),
         packets: reports.iter().map(|r| r.packets).sum(),
         late_packets: reports.iter().map(|r| r.late_packets).sum(),
         max_lateness_ms: reports
