@@ -394,7 +394,10 @@ fn latency_section(out: &mut String, results: &Path) {
         out,
         "| callers at once | calls | decision median ms | p95 | min | max | voice-to-voice median ms | p95 | min | max | heard median ms | p95 | no answer heard | failed |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
     // The first level whose p95 is over 1 s, and the first where a caller
     // heard no answer in time or a call failed.
     let mut slow = None;

@@ -109,7 +109,10 @@ fn print_readable(
         )?;
     }
     if let Some(ear) = report.voice_to_ear_ms {
-        writeln!(out, "  (heard {ear:.0} ms after, through this caller's playout buffer)")?;
+        writeln!(
+            out,
+            "  (heard {ear:.0} ms after, through this caller's playout buffer)"
+        )?;
     }
     writeln!(
         out,

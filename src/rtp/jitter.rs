@@ -520,18 +520,28 @@ mod tests {
         assert!((1..=2).contains(&shed), "shed {shed} frames");
         // The speech starts that much sooner than the configured delay
         // would play it, and comes out whole.
-        let onset = out.iter().position(|&s| s.abs() > 1000).expect("speech plays");
+        let onset = out
+            .iter()
+            .position(|&s| s.abs() > 1000)
+            .expect("speech plays");
         let expected = &decoded(&pcm)[speech_at..];
         let onset_in_tone = expected.iter().position(|&s| s.abs() > 1000).unwrap();
         let played_at = onset - onset_in_tone;
         assert_eq!(played_at, speech_at + LEAD - shed * FRAME_SAMPLES);
-        assert_same(&out[played_at..played_at + 8000 - 160], &expected[..8000 - 160]);
+        assert_same(
+            &out[played_at..played_at + 8000 - 160],
+            &expected[..8000 - 160],
+        );
     }
 
     #[test]
     fn speech_and_a_jittery_link_keep_the_delay() {
         let mut buffer = JitterBuffer::new(G711::Pcmu, DEFAULT_PLAYOUT_DELAY_MS);
-        drive(&mut buffer, &deliveries(&tone(8000 * 4), 160, 7, &[0]), 4100);
+        drive(
+            &mut buffer,
+            &deliveries(&tone(8000 * 4), 160, 7, &[0]),
+            4100,
+        );
         assert_eq!(buffer.shed_frames(), 0, "nothing quiet to drop");
 
         let (pcm, _) = quiet_then_speech(4000, 100);
