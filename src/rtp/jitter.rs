@@ -323,7 +323,7 @@ impl JitterBuffer {
     }
 
     /// Drops the frame about to play if it is quiet, fully received, not the
-    /// last audio buffered, and every packet of late would still have been
+    /// last audio buffered, and every recent packet would still have been
     /// in time with 20 ms less delay (see the module notes).
     fn shed_quiet_frame(&mut self) {
         let frame = FRAME_SAMPLES as u64;

@@ -77,7 +77,7 @@ pub fn trimmed_audio_ctx(duration_s: f32, full_ctx: usize) -> Option<usize> {
 /// 2 s wider than the first (`None`: the full window). Any other window
 /// breaks most loops; on `ivr bench asr` this one recovered the same words
 /// as one twice the audio plus 4 s, and cut recognition's p95 from 759 to
-/// 570 ms (the retries were its slowest runs).
+/// 588 ms (the retries were its slowest runs).
 pub fn retry_audio_ctx(duration_s: f32, full_ctx: usize) -> Option<usize> {
     trimmed_audio_ctx((duration_s + 2.0).max(6.0), full_ctx)
 }

@@ -417,8 +417,8 @@ struct LoopStop {
 
 /// whisper.cpp's logits filter, called before each token is picked: once
 /// the tokens so far end in a loop, only end-of-text may follow. A runaway
-/// then costs one extra copy of the loop instead of the whole token budget
-/// (`ivr bench asr`: it was the p95 of recognition).
+/// then costs one extra copy of the loop instead of the whole token budget,
+/// which bounds the worst case on long utterances.
 unsafe extern "C" fn stop_loops(
     _ctx: *mut whisper_context,
     _state: *mut whisper_state,
