@@ -74,7 +74,7 @@ done
 for n in ${BENCH_CALLERS:-1 10 30}; do
   echo "   $n talking callers" >&2
   case $n in
-    1) rounds=${BENCH_ONE_CALLER_ROUNDS:-12}; listen=6000 ;;
+    1) rounds=${BENCH_ONE_CALLER_ROUNDS:-24}; listen=6000 ;;
     *) rounds=$(( n >= 20 ? 1 : 2 )); listen=$(( 6000 + 600 * n )) ;;
   esac
   "$ivr" bench voice --target "$target" --calls "$n" --rounds "$rounds" --stagger-ms 100 \
