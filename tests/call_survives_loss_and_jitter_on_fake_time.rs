@@ -239,17 +239,14 @@ impl EngineSide {
         let mut core = Call::new(
             self.brain.dialplan.clone(),
             self.brain.router.clone(),
+            // As the engine configures a call, without recorded announcements.
             CallConfig {
-                language: self.brain.language,
-                no_input_ms: self.settings.no_input_ms,
-                max_no_input: self.settings.max_no_input,
-                barge_in: self.settings.barge_in,
-                caller: ivr::runtime::server::user_of(from),
-                call_id: call_id.to_string(),
                 sounds_dir: None,
-                // As the engine runs: speculative transcripts at pauses.
-                early_recognition: self.settings.early_recognition,
-                early_decision: self.settings.early_decision.then(Default::default),
+                ..self.settings.call_config(
+                    self.brain.language,
+                    ivr::runtime::server::user_of(from),
+                    call_id.to_string(),
+                )
             },
         );
         core.start(0);

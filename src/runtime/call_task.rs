@@ -15,16 +15,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::board::{CallPhase, LiveEvent, Speaker};
 use crate::brain::asr::Transcript;
-use crate::call::{
-    Call, CallConfig, CallEvent, Input as CallInput, Output as CallOutput, decision_record,
-};
+use crate::call::{Call, CallEvent, Input as CallInput, Output as CallOutput, decision_record};
 use crate::call_record::{CallRecord, EventRecord};
 use crate::rtp::ReceiverConfig;
 use crate::runtime::clock::{Clock, unix_ms};
 use crate::runtime::engine::{CallSettings, SharedEngine};
 use crate::runtime::recorder::CallRecorder;
 use crate::runtime::rtp_leg::{RtpLeg as Media, g711};
-use crate::session::{Decision, EarlyDecision, RouteKind};
+use crate::session::{Decision, RouteKind};
 use crate::sip::{CallHandle, EndReason, MediaOffer};
 
 const FRAME: usize = 160;
@@ -230,17 +228,7 @@ impl CallTask {
         let call = Call::new(
             engine.dialplan.clone(),
             engine.router.clone(),
-            CallConfig {
-                language: engine.language,
-                no_input_ms: settings.no_input_ms,
-                max_no_input: settings.max_no_input,
-                barge_in: settings.barge_in,
-                caller: setup.caller.clone(),
-                call_id: setup.id.clone(),
-                sounds_dir: settings.sounds_dir.clone(),
-                early_recognition: settings.early_recognition,
-                early_decision: settings.early_decision.then(EarlyDecision::default),
-            },
+            settings.call_config(engine.language, setup.caller.clone(), setup.id.clone()),
         );
         let recorder = settings.recordings.as_ref().and_then(|dir| {
             CallRecorder::create(dir, &setup.id)

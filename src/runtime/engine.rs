@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use crate::board::BoardConfig;
 use crate::brain::asr::Language;
 use crate::brain::intent::Router;
-use crate::call::{clarify_prompts, static_prompts};
+use crate::call::{CallConfig, clarify_prompts, static_prompts};
 use crate::call_record::CallRecord;
 use crate::dialplan::Dialplan;
 use crate::runtime::asr_service::AsrService;
@@ -17,6 +17,7 @@ use crate::runtime::prompt_cache::PromptCache;
 use crate::runtime::replay::Brain;
 use crate::runtime::supervise::{SuperviseError, Supervisor, SupervisorAction};
 use crate::runtime::tts::PromptRenderer;
+use crate::session::EarlyDecision;
 use crate::store::{Store, StoreError};
 
 /// Per-call settings taken from the config file.
@@ -57,6 +58,23 @@ impl Default for CallSettings {
             early_decision: false,
             one_moment_after_ms: Some(1500),
             give_up_after_ms: Some(8000),
+        }
+    }
+}
+
+impl CallSettings {
+    /// The call core's settings for one call from `caller`.
+    pub fn call_config(&self, language: Language, caller: String, call_id: String) -> CallConfig {
+        CallConfig {
+            language,
+            no_input_ms: self.no_input_ms,
+            max_no_input: self.max_no_input,
+            barge_in: self.barge_in,
+            caller,
+            call_id,
+            sounds_dir: self.sounds_dir.clone(),
+            early_recognition: self.early_recognition,
+            early_decision: self.early_decision.then(EarlyDecision::default),
         }
     }
 }
