@@ -373,10 +373,15 @@ impl Session {
 
     fn void_speculation(&mut self) {
         if let Some(s) = self.speculation.take() {
-            self.speculation_stats.wasted += 1;
-            self.outputs
-                .push_back(Output::CancelTranscribe { utterance: s.id });
+            self.withdraw(s);
         }
+    }
+
+    /// A guess that can never stand: counted, and its run stopped.
+    fn withdraw(&mut self, s: Speculation) {
+        self.speculation_stats.wasted += 1;
+        self.outputs
+            .push_back(Output::CancelTranscribe { utterance: s.id });
     }
 
     /// The endpoint: the utterance is over.
@@ -403,10 +408,7 @@ impl Session {
                 }
                 return;
             }
-            Some(s) => {
-                self.speculation = Some(s);
-                self.void_speculation();
-            }
+            Some(s) => self.withdraw(s),
             None => {}
         }
         let id = self.next_id();
