@@ -233,6 +233,8 @@ pub struct Session {
     language: Language,
     prompt: String,
     upsampler: Upsampler,
+    /// The upsampler's output, reused frame after frame.
+    wide: Vec<f32>,
     endpointer: Endpointer,
     agitation: AgitationTracker,
     next_utterance: u32,
@@ -268,6 +270,7 @@ impl Session {
             language: config.language,
             prompt,
             upsampler: Upsampler::new(),
+            wide: Vec::with_capacity(640),
             endpointer: Endpointer::new(config.vad),
             agitation: AgitationTracker::new(config.agitation),
             next_utterance: 0,
@@ -291,8 +294,9 @@ impl Session {
     pub fn handle_input(&mut self, _now_ms: u64, input: Input<'_>) {
         match input {
             Input::Audio8k(pcm) => {
-                let wide = self.upsampler.process(pcm);
-                let events = self.endpointer.push(&wide);
+                self.wide.clear();
+                self.upsampler.process_into(pcm, &mut self.wide);
+                let events = self.endpointer.push(&self.wide);
                 self.on_vad(events);
             }
             Input::Audio16k(pcm) => {

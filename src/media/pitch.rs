@@ -101,35 +101,64 @@ impl FrameAnalyzer {
     }
 
     pub fn push(&mut self, pcm_16k: &[f32], mut on_frame: impl FnMut(&Frame)) {
+        if self.settled() && pcm_16k.iter().all(|&x| x == 0.0) {
+            // Digital silence (a muted or held phone) through filters at
+            // rest stays exactly zero: only the framing is left to do.
+            for _ in pcm_16k {
+                self.raw_count += 1;
+                if self.decimator.skip_zero() {
+                    self.push_band(0.0, &mut on_frame);
+                }
+            }
+            return;
+        }
+        self.push_filtered(pcm_16k, &mut on_frame);
+    }
+
+    fn push_filtered(&mut self, pcm_16k: &[f32], on_frame: &mut impl FnMut(&Frame)) {
+        // Filter state in locals, so it stays in registers between samples.
+        let mut decimator = self.decimator;
+        let mut highpass = self.highpass;
         for &x in pcm_16k {
             self.raw_sum += x * x;
             self.raw_count += 1;
-            let Some(y) = self.decimator.push(x) else {
+            let Some(y) = decimator.push(x) else {
                 continue;
             };
-            let y = self.highpass.process(y);
-            self.band_sum += y * y;
-            if self.history.len() == self.history.capacity() {
-                // Keep the last window; amortised, so no per-sample shift.
-                self.history.drain(..self.history.len() - (WINDOW - 1));
-            }
-            self.history.push(y);
-            self.in_frame += 1;
-            if self.in_frame == HOP {
-                let start = self.history.len().saturating_sub(WINDOW);
-                let frame = Frame {
-                    index: self.frames,
-                    band_db: power_db(self.band_sum / HOP as f32),
-                    raw_db: power_db(self.raw_sum / self.raw_count as f32),
-                    history: &self.history[start..],
-                };
-                on_frame(&frame);
-                self.frames += 1;
-                self.in_frame = 0;
-                self.band_sum = 0.0;
-                self.raw_sum = 0.0;
-                self.raw_count = 0;
-            }
+            self.push_band(highpass.process(y), on_frame);
+        }
+        self.decimator = decimator;
+        self.highpass = highpass;
+    }
+
+    /// Both filters hold no energy: zero input gives exactly zero output.
+    fn settled(&self) -> bool {
+        self.decimator.taps == [0.0; 6] && self.highpass.z == [0.0; 2]
+    }
+
+    /// One band-limited 8 kHz sample; completes a frame every [`HOP`].
+    fn push_band(&mut self, y: f32, on_frame: &mut impl FnMut(&Frame)) {
+        self.band_sum += y * y;
+        if self.history.len() == self.history.capacity() {
+            // Keep the last window; amortised, so no per-sample shift.
+            self.history.drain(..self.history.len() - (WINDOW - 1));
+        }
+        self.history.push(y);
+        self.in_frame += 1;
+        if self.in_frame == HOP {
+            let start = self.history.len().saturating_sub(WINDOW);
+            let frame = Frame {
+                index: self.frames,
+                band_db: power_db(self.band_sum / HOP as f32),
+                raw_db: power_db(self.raw_sum / self.raw_count as f32),
+                history: &self.history[start..],
+            };
+            on_frame(&frame);
+            self.frames += 1;
+            self.in_frame = 0;
+            self.band_sum = 0.0;
+            self.raw_sum = 0.0;
+            self.raw_count = 0;
         }
     }
 }
@@ -223,7 +252,7 @@ fn squared_distance(a: &[f32], b: &[f32]) -> f32 {
 /// 16 kHz to 8 kHz with the 7-tap halfband [-1, 0, 9, 16, 9, 0, -1] / 32:
 /// flat to 2 kHz, -3.5 dB at 3.4 kHz, which is plenty for level and
 /// periodicity measurements.
-#[derive(Default)]
+#[derive(Default, Clone, Copy)]
 struct HalfbandDecimator {
     /// The last six inputs, oldest first.
     taps: [f32; 6],
@@ -236,14 +265,24 @@ impl HalfbandDecimator {
         let out = self
             .odd
             .then(|| (16.0 * t[3] + 9.0 * (t[2] + t[4]) - (t[0] + x)) / 32.0);
-        self.taps.rotate_left(1);
-        self.taps[5] = x;
+        // Shifted by hand: `rotate_left` on a small array is a memmove call
+        // per sample, the biggest cost of a quiet call.
+        self.taps = [t[1], t[2], t[3], t[4], t[5], x];
+        self.odd = !self.odd;
+        out
+    }
+
+    /// [`push`](Self::push) of a zero into all-zero taps: whether it gives
+    /// an output sample (which is zero).
+    fn skip_zero(&mut self) -> bool {
+        let out = self.odd;
         self.odd = !self.odd;
         out
     }
 }
 
 /// Second-order IIR section (RBJ cookbook), transposed direct form II.
+#[derive(Clone, Copy)]
 struct Biquad {
     b: [f32; 3],
     a: [f32; 2],
@@ -271,6 +310,13 @@ impl Biquad {
         let y = self.b[0] * x + self.z[0];
         self.z[0] = self.b[1] * x - self.a[0] * y + self.z[1];
         self.z[1] = self.b[2] * x - self.a[1] * y;
+        // Silence decays the state into subnormal floats, where it stays
+        // forever and every sample costs ~100x more: flush it to zero.
+        for z in &mut self.z {
+            if z.abs() < 1e-20 {
+                *z = 0.0;
+            }
+        }
         y
     }
 }
@@ -279,6 +325,40 @@ impl Biquad {
 mod tests {
     use super::*;
     use std::f32::consts::PI;
+
+    #[test]
+    fn highpass_state_settles_to_zero_in_silence() {
+        let mut f = Biquad::highpass(200.0, 8000.0);
+        for i in 0..1000 {
+            f.process((i as f32 * 0.3).sin() * 0.1);
+        }
+        for _ in 0..8000 {
+            f.process(0.0);
+        }
+        assert_eq!(f.z, [0.0, 0.0], "no subnormal state left ringing");
+    }
+
+    #[test]
+    fn digital_silence_shortcut_matches_the_filters() {
+        let tone: Vec<f32> = (0..3200).map(|n| (n as f32 * 0.2).sin() * 0.3).collect();
+        let mut signal = tone.clone();
+        signal.extend(std::iter::repeat_n(0.0, 16_000));
+        signal.extend(&tone);
+        signal.extend(std::iter::repeat_n(0.0, 8_000));
+        let mut chunked = FrameAnalyzer::new();
+        let mut fast = Vec::new();
+        for chunk in signal.chunks(320) {
+            chunked.push(chunk, |f| fast.push((f.index, f.band_db, f.raw_db)));
+        }
+        let mut whole = FrameAnalyzer::new();
+        let mut slow = Vec::new();
+        whole.push_filtered(&signal, &mut |f: &Frame| {
+            slow.push((f.index, f.band_db, f.raw_db))
+        });
+        assert_eq!(fast.len(), signal.len() / 160);
+        assert_eq!(fast, slow);
+        assert_eq!(chunked.history, whole.history);
+    }
 
     fn frames_of(pcm_16k: &[f32]) -> Vec<(f32, f32, Pitch)> {
         let mut analyzer = FrameAnalyzer::new();

@@ -81,6 +81,13 @@ impl Concealer {
     /// A missing sample: what to play instead, and whether it is audible
     /// repetition (false once faded to silence).
     pub fn missing(&mut self) -> (i16, bool) {
+        if self.missing_run >= FADE_SAMPLES {
+            // Faded out: a long gap (a silent or held phone) costs nothing.
+            self.missing_run = self.missing_run.saturating_add(1);
+            self.crossfade_left = 0;
+            self.remember(0);
+            return (0, false);
+        }
         if self.missing_run == 0 {
             self.take_period();
         }

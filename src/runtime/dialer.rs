@@ -162,6 +162,7 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
         endpoint,
         clock,
         events: Default::default(),
+        buf: vec![0u8; 65_535],
     };
     let answer = link
         .until_answered(
@@ -327,6 +328,8 @@ struct SipLink {
     endpoint: Endpoint,
     clock: Clock,
     events: std::collections::VecDeque<SipEvent>,
+    /// Receive buffer, kept: `next_event` is restarted every 20 ms tick.
+    buf: Vec<u8>,
 }
 
 impl SipLink {
@@ -346,7 +349,6 @@ impl SipLink {
 
     /// Runs the endpoint until it reports something.
     async fn next_event(&mut self) -> Result<Option<SipEvent>, DialError> {
-        let mut buf = vec![0u8; 65_535];
         loop {
             self.flush();
             if let Some(e) = self.events.pop_front() {
@@ -359,10 +361,10 @@ impl SipLink {
                     self.clock.instant_at(ms).into()
                 });
             tokio::select! {
-                r = self.sip.recv_from(&mut buf) => {
+                r = self.sip.recv_from(&mut self.buf) => {
                     let (n, addr) = r?;
                     let peer = Peer { transport: Transport::Udp, addr };
-                    self.endpoint.handle_input(self.clock.now_ms(), Input::Received { peer, bytes: &buf[..n] });
+                    self.endpoint.handle_input(self.clock.now_ms(), Input::Received { peer, bytes: &self.buf[..n] });
                 }
                 _ = sleep_until(wake) => self.endpoint.handle_timeout(self.clock.now_ms()),
             }
