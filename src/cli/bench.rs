@@ -307,14 +307,16 @@ pub fn run(args: Args) -> CliResult {
         What::Hold { common, seconds } => {
             let silence =
                 std::env::temp_dir().join(format!("ivr-bench-silence-{}.wav", std::process::id()));
-            crate::media::wav::write_wav_pcm16(&silence, 8000, &vec![0i16; 8000])?;
+            // A muted phone still sends RTP: silence for the whole call.
+            let samples = seconds as usize * 8000;
+            crate::media::wav::write_wav_pcm16(&silence, 8000, &vec![0i16; samples])?;
             let opts = LoadOptions {
                 target: common.target.clone(),
                 fixtures: vec![silence],
                 calls: common.calls,
                 stagger_ms: common.stagger_ms,
                 wait_for_prompt_ms: 0,
-                listen_ms: seconds * 1000,
+                listen_ms: 1000,
                 rounds: common.rounds,
                 watch_pid: common.watch_pid,
             };

@@ -269,15 +269,25 @@ impl JitterBuffer {
         let play = self.play;
         let mut any_real = false;
         let mut repeated = false;
-        for (j, out) in frame.iter_mut().enumerate() {
-            let slot = ((play + j as u64) & self.mask) as usize;
-            if self.is_filled(slot) {
-                any_real = true;
-                *out = self.concealer.received(self.ring[slot]);
-            } else {
-                let (sample, audible) = self.concealer.missing();
-                repeated |= audible;
-                *out = sample;
+        if self.all_filled(play, FRAME_SAMPLES as u64) {
+            // The usual case, a whole frame received: copied in one go.
+            let slot = (play & self.mask) as usize;
+            let first = FRAME_SAMPLES.min(self.ring.len() - slot);
+            frame[..first].copy_from_slice(&self.ring[slot..slot + first]);
+            frame[first..].copy_from_slice(&self.ring[..FRAME_SAMPLES - first]);
+            any_real = self.concealer.received_frame(&frame);
+        }
+        if !any_real {
+            for (j, out) in frame.iter_mut().enumerate() {
+                let slot = ((play + j as u64) & self.mask) as usize;
+                if self.is_filled(slot) {
+                    any_real = true;
+                    *out = self.concealer.received(self.ring[slot]);
+                } else {
+                    let (sample, audible) = self.concealer.missing();
+                    repeated |= audible;
+                    *out = sample;
+                }
             }
         }
         self.clear_filled(play, FRAME_SAMPLES as u64);
@@ -389,10 +399,13 @@ impl JitterBuffer {
         self.filled[slot / 64] & (1 << (slot % 64)) != 0
     }
 
+    fn all_filled(&self, start: u64, len: u64) -> bool {
+        bit_words(self.mask, start, len).all(|(w, bits)| self.filled[w] & bits == bits)
+    }
+
     fn set_filled(&mut self, start: u64, len: u64) {
-        for t in start..start + len {
-            let slot = (t & self.mask) as usize;
-            self.filled[slot / 64] |= 1 << (slot % 64);
+        for (w, bits) in bit_words(self.mask, start, len) {
+            self.filled[w] |= bits;
         }
     }
 
@@ -401,17 +414,60 @@ impl JitterBuffer {
             self.filled.fill(0);
             return;
         }
-        for t in start..start + len {
-            let slot = (t & self.mask) as usize;
-            self.filled[slot / 64] &= !(1 << (slot % 64));
+        for (w, bits) in bit_words(self.mask, start, len) {
+            self.filled[w] &= !bits;
         }
     }
+}
+
+/// The words of the `filled` bitmap covering `len` slots from timeline
+/// position `start`, each with the bits of those slots: whole words at a
+/// time rather than bit by bit. The ring holds a whole number of words, so
+/// no word straddles its wrap.
+fn bit_words(mask: u64, start: u64, len: u64) -> impl Iterator<Item = (usize, u64)> {
+    let end = start + len;
+    let mut t = start;
+    std::iter::from_fn(move || {
+        if t >= end {
+            return None;
+        }
+        let slot = t & mask;
+        let bit = slot % 64;
+        let n = (64 - bit).min(end - t);
+        let bits = if n == 64 {
+            u64::MAX
+        } else {
+            ((1 << n) - 1) << bit
+        };
+        t += n;
+        Some(((slot / 64) as usize, bits))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::media::g711;
+
+    #[test]
+    fn bitmap_words_cover_exactly_the_range_even_across_the_wrap() {
+        let mask = 1023;
+        for start in [0u64, 5, 63, 64, 100, 960, 1000, 1023, (1 << 32) + 1010] {
+            for len in [0u64, 1, 63, 64, 65, 160, 200] {
+                let mut words = [0u64; 16];
+                for (w, bits) in bit_words(mask, start, len) {
+                    assert_eq!(words[w] & bits, 0, "a slot is covered twice");
+                    words[w] |= bits;
+                }
+                let mut expected = [0u64; 16];
+                for t in start..start + len {
+                    let slot = (t & mask) as usize;
+                    expected[slot / 64] |= 1 << (slot % 64);
+                }
+                assert_eq!(words, expected, "start {start} len {len}");
+            }
+        }
+    }
 
     /// A packet as the network delivers it.
     #[derive(Clone)]
