@@ -195,7 +195,11 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
     let mut speech_end_at: Option<Instant> = None;
     let mut first_answer: Option<Instant> = None;
     let mut first_answer_packet: Option<Instant> = None;
-    let mut heard = Vec::new();
+    // Sized for the whole call up front: regrowing it is a copy of
+    // everything heard so far.
+    let mut heard = Vec::with_capacity(
+        audio.samples.len() + 8 * (opts.listen_ms + opts.wait_for_prompt_ms) as usize,
+    );
     let mut remote_hung_up = false;
     let mut packet = Vec::with_capacity(12 + FRAME);
     let mut buf = [0u8; 2048];
@@ -205,6 +209,8 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
     // The receiver's clock: packets and frames must be timed on the same one.
     let media_start = clock.now_ms();
     let mut dtmf_queue: std::collections::VecDeque<Vec<u8>> = Default::default();
+    let sip_timer = sleep_until(link.wake_at());
+    tokio::pin!(sip_timer);
     loop {
         tokio::select! {
             _ = tick.tick() => {
@@ -270,11 +276,24 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
                     receiver.push_packet(clock.now_ms(), &buf[..n]);
                 }
             }
-            ended = link.next_event() => {
-                if let Some(SipEvent::CallEnded { .. }) = ended? {
+            // SIP read and timed in place: a fresh `next_event` per tick
+            // cost more than the call's media (a timer entry each time).
+            received = link.sip.recv_from(&mut link.buf) => {
+                let (n, addr) = received?;
+                link.receive(n, addr);
+                if link.call_ended() {
                     remote_hung_up = true;
                     break;
                 }
+                sip_timer.as_mut().reset(link.wake_at());
+            }
+            () = &mut sip_timer => {
+                link.endpoint.handle_timeout(link.clock.now_ms());
+                if link.call_ended() {
+                    remote_hung_up = true;
+                    break;
+                }
+                sip_timer.as_mut().reset(link.wake_at());
             }
         }
     }
@@ -328,7 +347,7 @@ struct SipLink {
     endpoint: Endpoint,
     clock: Clock,
     events: std::collections::VecDeque<SipEvent>,
-    /// Receive buffer, kept: `next_event` is restarted every 20 ms tick.
+    /// Receive buffer, allocated once per call.
     buf: Vec<u8>,
 }
 
@@ -354,21 +373,45 @@ impl SipLink {
             if let Some(e) = self.events.pop_front() {
                 return Ok(Some(e));
             }
-            let wake = self
-                .endpoint
-                .poll_timeout()
-                .map_or(Instant::now() + Duration::from_secs(3600), |ms| {
-                    self.clock.instant_at(ms).into()
-                });
+            let wake = self.wake_at();
             tokio::select! {
                 r = self.sip.recv_from(&mut self.buf) => {
                     let (n, addr) = r?;
-                    let peer = Peer { transport: Transport::Udp, addr };
-                    self.endpoint.handle_input(self.clock.now_ms(), Input::Received { peer, bytes: &self.buf[..n] });
+                    self.receive(n, addr);
                 }
                 _ = sleep_until(wake) => self.endpoint.handle_timeout(self.clock.now_ms()),
             }
         }
+    }
+
+    /// When the endpoint next needs its timers run.
+    fn wake_at(&self) -> Instant {
+        self.endpoint
+            .poll_timeout()
+            .map_or(Instant::now() + Duration::from_secs(3600), |ms| {
+                self.clock.instant_at(ms).into()
+            })
+    }
+
+    /// A datagram of `n` bytes in `buf` from `addr`.
+    fn receive(&mut self, n: usize, addr: SocketAddr) {
+        let peer = Peer {
+            transport: Transport::Udp,
+            addr,
+        };
+        let bytes = &self.buf[..n];
+        self.endpoint
+            .handle_input(self.clock.now_ms(), Input::Received { peer, bytes });
+    }
+
+    /// Whether the events so far (others are dropped) end the call.
+    fn call_ended(&mut self) -> bool {
+        self.flush();
+        let mut ended = false;
+        while let Some(e) = self.events.pop_front() {
+            ended |= matches!(e, SipEvent::CallEnded { .. });
+        }
+        ended
     }
 
     async fn until_answered(
