@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::elements::Element;
+use fantoccini::error::CmdError;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
@@ -219,45 +221,50 @@ impl Browser {
         })
     }
 
-    /// Clicks the element `css`. A live page may redraw it between finding
-    /// and clicking; that is retried a few times.
+    /// Clicks the element `css`.
     pub fn click(&self, css: &str) {
+        self.on_element(css, "click", async |node| node.click().await);
+    }
+
+    /// Clears the field `css` and types `text` into it.
+    pub fn fill(&self, css: &str, text: &str) {
+        self.on_element(css, "type into", async |node| {
+            node.clear().await?;
+            node.send_keys(text).await
+        });
+    }
+
+    /// Picks the option with `value` in the `<select>` `css`.
+    pub fn select(&self, css: &str, value: &str) {
+        self.on_element(css, &format!("pick {value} in"), async |node| {
+            node.select_by_value(value).await
+        });
+    }
+
+    /// Finds `css` and does `act` to it. A live page may redraw the element
+    /// between finding and acting (a stale element): that is retried a few
+    /// times, then the test fails saying it could not `what`.
+    fn on_element(
+        &self,
+        css: &str,
+        what: &str,
+        act: impl AsyncFn(Element) -> Result<(), CmdError>,
+    ) {
         let mut tries = 0;
         loop {
-            let clicked = self.runtime.block_on(async {
+            let done = self.runtime.block_on(async {
                 let node = self.client().find(Locator::Css(css)).await?;
-                node.click().await
+                act(node).await
             });
-            match clicked {
+            match done {
                 Ok(()) => return,
                 Err(_) if tries < 5 => {
                     tries += 1;
                     std::thread::sleep(Duration::from_millis(100));
                 }
-                Err(e) => panic!("cannot click {css}: {e}"),
+                Err(e) => panic!("cannot {what} {css}: {e}"),
             }
         }
-    }
-
-    /// Clears the field `css` and types `text` into it.
-    pub fn fill(&self, css: &str, text: &str) {
-        self.runtime
-            .block_on(async {
-                let node = self.client().find(Locator::Css(css)).await?;
-                node.clear().await?;
-                node.send_keys(text).await
-            })
-            .unwrap_or_else(|e| panic!("cannot type into {css}: {e}"));
-    }
-
-    /// Picks the option with `value` in the `<select>` `css`.
-    pub fn select(&self, css: &str, value: &str) {
-        self.runtime
-            .block_on(async {
-                let node = self.client().find(Locator::Css(css)).await?;
-                node.select_by_value(value).await
-            })
-            .unwrap_or_else(|e| panic!("cannot pick {value} in {css}: {e}"));
     }
 
     /// Accepts a `confirm()` dialog the page opened.
