@@ -18,7 +18,7 @@ use crate::runtime::bench_asr::AsrBenchReport;
 use crate::runtime::bench_media::MediaBenchReport;
 use crate::runtime::bench_sipp::SetupRateReport;
 use crate::runtime::load::{LoadReport, Stats};
-use crate::store::{CallFilter, Store};
+use crate::store::{CallFilter, Store, StoreError};
 
 pub const BEGIN: &str = "<!-- bench:begin -->";
 pub const END: &str = "<!-- bench:end -->";
@@ -411,12 +411,7 @@ fn latency_section(out: &mut String, results: &Path) {
             }
         };
         let decisions = match &store {
-            Ok(store) => store
-                .list_calls(&CallFilter {
-                    since_unix_ms: Some(r.started_unix_ms),
-                    until_unix_ms: Some(r.ended_unix_ms),
-                    ..CallFilter::default()
-                })
+            Ok(store) => calls_during(store, &r)
                 .map(|calls| Stats::of(&decision_latencies(&calls)))
                 .unwrap_or_default(),
             Err(_) => Stats::default(),
@@ -474,16 +469,19 @@ fn core_share(us_per_s: f64) -> String {
     }
 }
 
+/// The call records of one load run: the calls started during it.
+fn calls_during(store: &Store, run: &LoadReport) -> Result<Vec<CallRecord>, StoreError> {
+    store.list_calls(&CallFilter {
+        since_unix_ms: Some(run.started_unix_ms),
+        until_unix_ms: Some(run.ended_unix_ms),
+        ..CallFilter::default()
+    })
+}
+
 /// The engine's late sends over the calls of one load run, from their
 /// records' `rtp_stats.sent_late`; `None` when no call of it was stored.
 fn sent_late_between(store: &Store, run: &LoadReport) -> Option<u64> {
-    let calls = store
-        .list_calls(&CallFilter {
-            since_unix_ms: Some(run.started_unix_ms),
-            until_unix_ms: Some(run.ended_unix_ms),
-            ..CallFilter::default()
-        })
-        .ok()?;
+    let calls = calls_during(store, run).ok()?;
     let late: Vec<u64> = calls
         .iter()
         .filter_map(|c| c.rtp_stats.as_ref()?.get("sent_late")?.as_u64())

@@ -139,9 +139,7 @@ impl FrameAnalyzer {
             let outputs = (take + odd) / 2;
             self.decimator.odd ^= take % 2 == 1;
             self.raw_count += take;
-            if self.history.len() + outputs > self.history.capacity() {
-                self.history.drain(..self.history.len() - (WINDOW - 1));
-            }
+            self.make_room(outputs);
             self.history.resize(self.history.len() + outputs, 0.0);
             self.in_frame += outputs;
             left -= take;
@@ -162,14 +160,20 @@ impl FrameAnalyzer {
     #[inline(always)]
     fn push_band(&mut self, y: f32, on_frame: &mut impl FnMut(&Frame)) {
         self.band_sum += y * y;
-        if self.history.len() == self.history.capacity() {
-            // Keep the last window; amortised, so no per-sample shift.
-            self.history.drain(..self.history.len() - (WINDOW - 1));
-        }
+        self.make_room(1);
         self.history.push(y);
         self.in_frame += 1;
         if self.in_frame == HOP {
             self.complete_frame(on_frame);
+        }
+    }
+
+    /// Room for `n` more samples in `history` without reallocating: when
+    /// full, only the last window is kept; amortised, so no per-sample shift.
+    #[inline(always)]
+    fn make_room(&mut self, n: usize) {
+        if self.history.len() + n > self.history.capacity() {
+            self.history.drain(..self.history.len() - (WINDOW - 1));
         }
     }
 
