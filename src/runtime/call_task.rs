@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::UdpSocket;
+use crate::runtime::rtp_socket::RtpSocket;
 use tokio::sync::mpsc;
 use tokio::time::{MissedTickBehavior, interval_at};
 use tokio_util::sync::CancellationToken;
@@ -52,7 +52,7 @@ pub enum CallMsg {
         leg: CallHandle,
         /// The agent, or the outside number.
         agent: String,
-        socket: UdpSocket,
+        socket: RtpSocket,
         /// From the queue decision to the INVITE leaving for the phone.
         after_ms: u64,
     },
@@ -133,7 +133,7 @@ pub struct CallSetup {
     pub caller: String,
     pub called: String,
     pub offer: MediaOffer,
-    pub socket: UdpSocket,
+    pub socket: RtpSocket,
     /// Where the caller's phone takes calls (their Contact URI).
     pub reach: String,
     /// Earlier calls from the same number within this window make a repeat
@@ -166,7 +166,7 @@ pub struct CallTask {
     /// Call time by which a call told to shut down is hung up regardless.
     shutdown_by: Option<u64>,
     /// A leg ringing for this caller: its handle, who, its RTP socket.
-    ringing: Option<(CallHandle, String, UdpSocket)>,
+    ringing: Option<(CallHandle, String, RtpSocket)>,
     /// The agent (or outside number) the caller is bridged to.
     bridge: Option<Bridge>,
     /// An agent who answered while the caller still hears the transfer
@@ -279,8 +279,6 @@ impl CallTask {
     }
 
     pub async fn run(mut self) {
-        // try_send_to needs the reactor to have seen the socket writable.
-        let _ = self.media.socket.writable().await;
         let start = self.clock.now_ms();
         self.started_ms = start;
         self.engine.live.publish(LiveEvent::CallStarted {
@@ -299,10 +297,10 @@ impl CallTask {
         // Late ticks are caught up, not skipped: the RTP clock must not drift.
         ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
         let mut ticks: u64 = 0;
-        let mut buf = [0u8; 2048];
-        let mut agent_buf = [0u8; 2048];
         let end = loop {
             tokio::select! {
+                // The tick first: under load, audio goes out before news.
+                biased;
                 _ = ticker.tick() => {
                     let call_ms = ticks * TICK_MS;
                     ticks += 1;
@@ -314,16 +312,6 @@ impl CallTask {
                     if let Some(by) = self.shutdown_by && call_ms >= by {
                         let _ = self.sip.send(SipCommand::Hangup(self.handle)).await;
                         break "shutdown".to_string();
-                    }
-                }
-                received = recv_on(self.bridge.as_ref().map(|b| &b.media.socket), &mut agent_buf) => {
-                    if let (Ok((n, _)), Some(b)) = (received, self.bridge.as_mut()) {
-                        b.media.receiver.push_packet(self.clock.now_ms(), &agent_buf[..n]);
-                    }
-                }
-                received = self.media.socket.recv_from(&mut buf) => {
-                    if let Ok((n, _from)) = received {
-                        self.media.receiver.push_packet(self.clock.now_ms(), &buf[..n]);
                     }
                 }
                 msg = self.inbox.recv() => match msg {
@@ -380,7 +368,6 @@ impl CallTask {
                     Some(CallMsg::AgentAnswered { leg, agent, offer }) => {
                         let ms = ticks * TICK_MS;
                         if let Some((_, _, socket)) = self.ringing.take_if(|r| r.0 == leg) {
-                            let _ = socket.writable().await;
                             let seed = seed_of(&agent) ^ self.clock.now_ms();
                             let media = Media::new(socket, &offer, self.engine.calls.playout_delay_ms, seed);
                             self.call_event(ms, "agent_answered", &agent);
@@ -473,6 +460,11 @@ impl CallTask {
 
     /// One 20 ms step: the caller's next frame in, our next frame out.
     fn tick(&mut self, media_ms: u64, call_ms: u64) {
+        let now = self.clock.now_ms();
+        self.media.receive(now);
+        if let Some(b) = self.bridge.as_mut() {
+            b.media.receive(now);
+        }
         let frame = self
             .media
             .receiver
@@ -910,17 +902,6 @@ fn rtp_stats_json(s: &crate::rtp::RtpStats, sent: SendPacing) -> serde_json::Val
         "sent_late": sent.late,
         "sent_worst_lateness_ms": sent.worst_ms,
     })
-}
-
-/// Receives on a socket that may not exist yet (the agent leg).
-async fn recv_on(
-    socket: Option<&UdpSocket>,
-    buf: &mut [u8],
-) -> std::io::Result<(usize, std::net::SocketAddr)> {
-    match socket {
-        Some(s) => s.recv_from(buf).await,
-        None => std::future::pending().await,
-    }
 }
 
 /// How long a call waits for its transcript before it says "one moment",

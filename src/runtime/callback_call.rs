@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use tokio::net::UdpSocket;
+use crate::runtime::rtp_socket::RtpSocket;
 use tokio::sync::mpsc;
 use tokio::time::{MissedTickBehavior, interval};
 
@@ -25,7 +25,7 @@ const FRAME: usize = 160;
 pub enum CallbackMsg {
     /// The caller's number is being dialled; its audio comes on `socket`.
     CallerRinging {
-        socket: UdpSocket,
+        socket: RtpSocket,
         target: String,
     },
     CallerAnswered {
@@ -48,7 +48,7 @@ pub struct CallbackSetup {
     pub agent: String,
     pub queue: String,
     pub summary: String,
-    pub agent_socket: UdpSocket,
+    pub agent_socket: RtpSocket,
     pub agent_offer: MediaOffer,
 }
 
@@ -62,7 +62,6 @@ pub async fn run(
     let started = clock.now_ms();
     let at = move || clock.now_ms().saturating_sub(started);
     let delay = engine.calls.playout_delay_ms;
-    let _ = setup.agent_socket.writable().await;
     let mut agent = RtpLeg::new(
         setup.agent_socket,
         &setup.agent_offer,
@@ -70,7 +69,7 @@ pub async fn run(
         seed(&setup.id),
     );
     let mut caller: Option<RtpLeg> = None;
-    let mut ringing: Option<UdpSocket> = None;
+    let mut ringing: Option<RtpSocket> = None;
     let mut record = CallRecord {
         id: setup.id.clone(),
         caller: setup.caller.clone(),
@@ -112,11 +111,14 @@ pub async fn run(
     let mut ticker = interval(Duration::from_millis(20));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
     let mut tone = Ringback::default();
-    let (mut agent_buf, mut caller_buf) = ([0u8; 2048], [0u8; 2048]);
     let reason = loop {
         tokio::select! {
             _ = ticker.tick() => {
                 let now = clock.now_ms();
+                agent.receive(now);
+                if let Some(c) = caller.as_mut() {
+                    c.receive(now);
+                }
                 let from_agent = agent.receiver.poll_frame(now).unwrap_or([0; FRAME]);
                 while agent.receiver.poll_dtmf().is_some() {}
                 match caller.as_mut() {
@@ -135,16 +137,6 @@ pub async fn run(
                     None => agent.send(&tone.frame()),
                 }
             }
-            received = agent.socket.recv_from(&mut agent_buf) => {
-                if let Ok((n, _)) = received {
-                    agent.receiver.push_packet(clock.now_ms(), &agent_buf[..n]);
-                }
-            }
-            received = recv_on(caller.as_ref().map(|c| &c.socket), &mut caller_buf) => {
-                if let (Ok((n, _)), Some(c)) = (received, caller.as_mut()) {
-                    c.receiver.push_packet(clock.now_ms(), &caller_buf[..n]);
-                }
-            }
             msg = inbox.recv() => match msg {
                 Some(CallbackMsg::CallerRinging { socket, target }) => {
                     event(&mut record, "caller_ringing", &target);
@@ -152,7 +144,6 @@ pub async fn run(
                 }
                 Some(CallbackMsg::CallerAnswered { offer }) => {
                     if let Some(socket) = ringing.take() {
-                        let _ = socket.writable().await;
                         caller = Some(RtpLeg::new(socket, &offer, delay, seed(&setup.caller)));
                         record.answered_unix_ms = Some(unix_ms());
                         event(&mut record, "caller_answered", &setup.caller);
@@ -231,16 +222,6 @@ fn seed(text: &str) -> u64 {
 
 fn file_name(path: &std::path::Path) -> Option<String> {
     path.file_name().map(|n| n.to_string_lossy().into_owned())
-}
-
-async fn recv_on(
-    socket: Option<&UdpSocket>,
-    buf: &mut [u8],
-) -> std::io::Result<(usize, std::net::SocketAddr)> {
-    match socket {
-        Some(s) => s.recv_from(buf).await,
-        None => std::future::pending().await,
-    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use crate::rtp::jitter::MAX_PACKET_SAMPLES;
 use crate::rtp::{G711, MediaReceiver, MediaSender, ReceiverConfig, RtpPacket};
 use crate::runtime::clock::Clock;
 use crate::runtime::rtp_leg::g711;
+use crate::runtime::rtp_socket::RtpSocket;
 use crate::sip::{Endpoint, EndpointConfig, Input, Output, Peer, SipError, SipEvent, Transport};
 
 const FRAME: usize = 160;
@@ -130,11 +131,12 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
     let speech_end_ms = last_speech_end_ms(&audio.samples);
     let server = target_addr(&opts.target)?;
     let sip = UdpSocket::bind(SocketAddr::new(opts.local_ip, 0)).await?;
-    let rtp = UdpSocket::bind(SocketAddr::new(opts.local_ip, 0)).await?;
+    // Read on the tick, with the kernel's arrival stamps: what a packet's
+    // timing says is the engine's, not this caller's own scheduling.
+    let mut rtp = RtpSocket::bind(SocketAddr::new(opts.local_ip, 0))?;
     // tokio's try_send_to fails until the reactor has seen the socket
     // writable once: without this the first INVITE waits for its retransmit.
     sip.writable().await?;
-    rtp.writable().await?;
     let clock = Clock::new();
     let mut endpoint = Endpoint::new(EndpointConfig {
         local_addr: sip.local_addr()?,
@@ -202,7 +204,6 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
     );
     let mut remote_hung_up = false;
     let mut packet = Vec::with_capacity(12 + FRAME);
-    let mut buf = [0u8; 2048];
     let mut dtmf_sent = false;
     let mut ticks = 0u64;
     let mut pacing = Pacing::default();
@@ -216,6 +217,19 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
             _ = tick.tick() => {
                 ticks += 1;
                 let now = Instant::now();
+                let now_ms = clock.now_ms();
+                rtp.drain(|age, bytes| {
+                    let arrived = now - age;
+                    if let Some(end) = speech_end_at
+                        && first_answer_packet.is_none()
+                        && arrived > end
+                        && has_sound(bytes, codec, answer.payload_type)
+                    {
+                        first_answer_packet = Some(arrived);
+                    }
+                    pacing.packet(arrived, bytes);
+                    receiver.push_packet(now_ms.saturating_sub(age.as_millis() as u64), bytes);
+                });
                 let media_ms = media_start + ticks * 20;
                 let frame = receiver.poll_frame(media_ms).unwrap_or([0; FRAME]);
                 let loud = rms(&frame) > SOUND_RMS;
@@ -241,7 +255,7 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
                         frame[..end - sent].copy_from_slice(&audio.samples[sent..end]);
                         packet.clear();
                         sender.packetize(&frame, &mut packet);
-                        let _ = rtp.try_send_to(&packet, answer.remote_rtp);
+                        rtp.send_to(&packet, answer.remote_rtp);
                         sent = end;
                         if sent >= audio.samples.len() {
                             phase = Phase::Listen { until: now + Duration::from_millis(opts.listen_ms) };
@@ -256,24 +270,10 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
                         }
                         // One event packet per 20 ms, in place of audio.
                         if let Some(p) = dtmf_queue.pop_front() {
-                            let _ = rtp.try_send_to(&p, answer.remote_rtp);
+                            rtp.send_to(&p, answer.remote_rtp);
                         }
                         if now >= *until && dtmf_queue.is_empty() { break; }
                     }
-                }
-            }
-            received = rtp.recv_from(&mut buf) => {
-                if let Ok((n, _)) = received {
-                    let arrived = Instant::now();
-                    if let Some(end) = speech_end_at
-                        && first_answer_packet.is_none()
-                        && arrived > end
-                        && has_sound(&buf[..n], codec, answer.payload_type)
-                    {
-                        first_answer_packet = Some(arrived);
-                    }
-                    pacing.packet(arrived, &buf[..n]);
-                    receiver.push_packet(clock.now_ms(), &buf[..n]);
                 }
             }
             // SIP read and timed in place: a fresh `next_event` per tick

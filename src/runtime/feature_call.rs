@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use tokio::net::UdpSocket;
+use crate::runtime::rtp_socket::RtpSocket;
 use tokio::sync::mpsc;
 use tokio::time::{MissedTickBehavior, interval};
 
@@ -58,13 +58,12 @@ pub fn confirmation(language: Language, state: Option<AgentState>) -> (String, S
 pub async fn run(
     engine: SharedEngine,
     handle: CallHandle,
-    socket: UdpSocket,
+    socket: RtpSocket,
     offer: MediaOffer,
     (key, text): (String, String),
     sip: mpsc::Sender<SipCommand>,
     mut inbox: mpsc::Receiver<CallMsg>,
 ) {
-    let _ = socket.writable().await;
     let mut leg = RtpLeg::new(socket, &offer, 60, handle.0 ^ 0x5eed);
     let render = {
         let engine = engine.clone();

@@ -32,6 +32,7 @@ pub mod recorder;
 pub mod replay;
 pub mod rtp_leg;
 pub mod rtp_ports;
+pub mod rtp_socket;
 pub mod server;
 pub mod sip_tcp;
 pub mod store_writer;

@@ -2,9 +2,8 @@
 
 use std::net::SocketAddr;
 
-use tokio::net::UdpSocket;
-
 use crate::rtp::{G711, MediaReceiver, MediaSender, ReceiverConfig};
+use crate::runtime::rtp_socket::RtpSocket;
 use crate::sip::{Codec, MediaOffer};
 
 const FRAME: usize = 160;
@@ -19,7 +18,7 @@ pub fn g711(codec: Codec) -> G711 {
 /// One RTP stream of a call: its socket, the far end, the jitter buffer
 /// and the sender.
 pub struct RtpLeg {
-    pub socket: UdpSocket,
+    pub socket: RtpSocket,
     /// Codec, payload type and DTMF payload type in use.
     pub format: (Codec, u8, Option<u8>),
     pub remote: SocketAddr,
@@ -30,7 +29,7 @@ pub struct RtpLeg {
 }
 
 impl RtpLeg {
-    pub fn new(socket: UdpSocket, offer: &MediaOffer, playout_delay_ms: u32, seed: u64) -> RtpLeg {
+    pub fn new(socket: RtpSocket, offer: &MediaOffer, playout_delay_ms: u32, seed: u64) -> RtpLeg {
         let receiver = MediaReceiver::new(ReceiverConfig {
             codec: g711(offer.codec),
             payload_type: offer.payload_type,
@@ -63,7 +62,15 @@ impl RtpLeg {
         }
         self.packet.clear();
         self.sender.packetize(frame, &mut self.packet);
-        // A full socket buffer drops this packet, as the network would.
-        let _ = self.socket.try_send_to(&self.packet, self.remote);
+        self.socket.send_to(&self.packet, self.remote);
+    }
+
+    /// Takes in what the far end sent since the last tick; `now_ms` is the
+    /// runtime clock's now.
+    pub fn receive(&mut self, now_ms: u64) {
+        let receiver = &mut self.receiver;
+        self.socket.drain(|age, bytes| {
+            receiver.push_packet(now_ms.saturating_sub(age.as_millis() as u64), bytes)
+        });
     }
 }

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU16, Ordering};
 
-use tokio::net::UdpSocket;
+use crate::runtime::rtp_socket::RtpSocket;
 
 pub struct RtpPorts {
     ip: IpAddr,
@@ -26,11 +26,11 @@ impl RtpPorts {
 
     /// Binds the next free even port, trying each port of the range at most
     /// once (another process may hold some of them).
-    pub async fn bind(&self) -> Option<UdpSocket> {
+    pub fn bind(&self) -> Option<RtpSocket> {
         let slots = usize::from((self.max - self.min) / 2 + 1);
         for _ in 0..slots {
             let port = self.take();
-            if let Ok(socket) = UdpSocket::bind(SocketAddr::new(self.ip, port)).await {
+            if let Ok(socket) = RtpSocket::bind(SocketAddr::new(self.ip, port)) {
                 return Some(socket);
             }
         }

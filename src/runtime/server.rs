@@ -355,7 +355,7 @@ impl SipLoop {
                     self.endpoint.reject(now, call, 486);
                     return;
                 }
-                let Some(socket) = self.ports.bind().await else {
+                let Some(socket) = self.ports.bind() else {
                     tracing::warn!("no free RTP port");
                     self.endpoint.reject(now, call, 503);
                     return;
@@ -419,7 +419,7 @@ impl SipLoop {
         line: (String, String),
         cmd_tx: &mpsc::Sender<SipCommand>,
     ) {
-        let Some(socket) = self.ports.bind().await else {
+        let Some(socket) = self.ports.bind() else {
             self.endpoint.reject(now, call, 503);
             return;
         };

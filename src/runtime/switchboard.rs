@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use tokio::net::UdpSocket;
+use crate::runtime::rtp_socket::RtpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -84,7 +84,7 @@ struct CallbackRun {
     agent: String,
     agent_leg: CallHandle,
     /// The agent leg's RTP socket, until the agent answers.
-    agent_socket: Option<UdpSocket>,
+    agent_socket: Option<RtpSocket>,
     caller_leg: Option<CallHandle>,
     task: Option<mpsc::Sender<CallbackMsg>>,
 }
@@ -582,7 +582,7 @@ impl Switchboard {
         let (contact, peer) = endpoint
             .registration(agent)
             .ok_or("agent's phone is not registered")?;
-        let socket = ports.bind().await.ok_or("no free RTP port")?;
+        let socket = ports.bind().ok_or("no free RTP port")?;
         let local = socket.local_addr().map_err(|e| e.to_string())?;
         let mut headers = handoff_headers(q, self.http_base.as_deref());
         if callback {

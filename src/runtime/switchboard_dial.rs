@@ -126,7 +126,7 @@ impl Switchboard {
         target: &str,
         from_user: &str,
         headers: &[(String, String)],
-    ) -> Result<(CallHandle, UdpSocket), String> {
+    ) -> Result<(CallHandle, RtpSocket), String> {
         let route = match self.registered_agent(endpoint, target) {
             Some(route) => route,
             None => {
@@ -136,7 +136,7 @@ impl Switchboard {
                     .map_err(|e| e.to_string())?
             }
         };
-        let socket = ports.bind().await.ok_or("no free RTP port")?;
+        let socket = ports.bind().ok_or("no free RTP port")?;
         let local = socket.local_addr().map_err(|e| e.to_string())?;
         let from = if is_sip_user(from_user) {
             from_user
