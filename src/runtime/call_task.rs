@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::runtime::rtp_socket::RtpSocket;
 use tokio::sync::mpsc;
 use tokio::time::{MissedTickBehavior, interval_at};
 use tokio_util::sync::CancellationToken;
@@ -22,6 +21,7 @@ use crate::runtime::clock::{Clock, unix_ms};
 use crate::runtime::engine::{CallSettings, SharedEngine};
 use crate::runtime::recorder::CallRecorder;
 use crate::runtime::rtp_leg::{RtpLeg as Media, g711};
+use crate::runtime::rtp_socket::RtpSocket;
 use crate::session::{Decision, RouteKind};
 use crate::sip::{CallHandle, EndReason, MediaOffer};
 

@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use crate::runtime::rtp_socket::RtpSocket;
 use tokio::sync::mpsc;
 use tokio::time::{MissedTickBehavior, interval};
 
@@ -16,6 +15,7 @@ use crate::runtime::clock::{Clock, unix_ms};
 use crate::runtime::engine::SharedEngine;
 use crate::runtime::recorder::CallRecorder;
 use crate::runtime::rtp_leg::RtpLeg;
+use crate::runtime::rtp_socket::RtpSocket;
 use crate::sip::MediaOffer;
 
 const FRAME: usize = 160;

@@ -9,7 +9,6 @@
 
 use std::time::Duration;
 
-use crate::runtime::rtp_socket::RtpSocket;
 use tokio::sync::mpsc;
 use tokio::time::{MissedTickBehavior, interval};
 
@@ -18,6 +17,7 @@ use crate::queue::AgentState;
 use crate::runtime::call_task::{CallMsg, SipCommand};
 use crate::runtime::engine::SharedEngine;
 use crate::runtime::rtp_leg::RtpLeg;
+use crate::runtime::rtp_socket::RtpSocket;
 use crate::sip::{CallHandle, MediaOffer};
 
 const FRAME: usize = 160;

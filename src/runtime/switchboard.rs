@@ -9,7 +9,6 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use crate::runtime::rtp_socket::RtpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -26,6 +25,7 @@ use crate::runtime::handoff_headers::{handoff_headers, header_safe};
 use crate::runtime::live::{LiveBoard, agent_view, waiting_view};
 use crate::runtime::outbound::{self, OutboundRoute};
 use crate::runtime::rtp_ports::RtpPorts;
+use crate::runtime::rtp_socket::RtpSocket;
 use crate::runtime::server::user_of;
 use crate::runtime::supervise::{AgentChange, SuperviseError, SupervisorAction};
 use crate::sip::{CallHandle, EndReason, Endpoint, SipEvent};
