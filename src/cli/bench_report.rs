@@ -482,11 +482,12 @@ fn calls_during(store: &Store, run: &LoadReport) -> Result<Vec<CallRecord>, Stor
 /// records' `rtp_stats.sent_late`; `None` when no call of it was stored.
 fn sent_late_between(store: &Store, run: &LoadReport) -> Option<u64> {
     let calls = calls_during(store, run).ok()?;
-    let late: Vec<u64> = calls
+    let mut late = calls
         .iter()
         .filter_map(|c| c.rtp_stats.as_ref()?.get("sent_late")?.as_u64())
-        .collect();
-    (!late.is_empty()).then(|| late.iter().sum())
+        .peekable();
+    late.peek()?;
+    Some(late.sum())
 }
 
 #[derive(Deserialize)]

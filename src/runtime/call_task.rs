@@ -306,8 +306,9 @@ impl CallTask {
                 _ = ticker.tick() => {
                     let call_ms = ticks * TICK_MS;
                     ticks += 1;
-                    self.pacing.sent(self.clock.now_ms().saturating_sub(start + call_ms));
-                    self.tick(start + call_ms, call_ms);
+                    let now = self.clock.now_ms();
+                    self.pacing.sent(now.saturating_sub(start + call_ms));
+                    self.tick(now, start + call_ms, call_ms);
                     if let Some(until) = self.hanging_up_until && call_ms >= until {
                         break "engine_hung_up".to_string();
                     }
@@ -461,8 +462,8 @@ impl CallTask {
     }
 
     /// One 20 ms step: the caller's next frame in, our next frame out.
-    fn tick(&mut self, media_ms: u64, call_ms: u64) {
-        let now = self.clock.now_ms();
+    /// `now` is the clock's reading, `media_ms` when this step was due.
+    fn tick(&mut self, now: u64, media_ms: u64, call_ms: u64) {
         self.media.receive(now);
         if let Some(b) = self.bridge.as_mut() {
             b.media.receive(now);

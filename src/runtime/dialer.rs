@@ -228,9 +228,7 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
                         first_answer_packet = Some(arrived);
                     }
                     pacing.packet(arrived, bytes);
-                    // Packets from before the media loop count from its start.
-                    let at = now_ms.saturating_sub(age.as_millis() as u64).max(media_start);
-                    receiver.push_packet(at, bytes);
+                    receiver.push_packet(now_ms.saturating_sub(age.as_millis() as u64), bytes);
                 });
                 let media_ms = media_start + ticks * 20;
                 let frame = receiver.poll_frame(media_ms).unwrap_or([0; FRAME]);

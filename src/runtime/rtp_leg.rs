@@ -26,8 +26,6 @@ pub struct RtpLeg {
     pub receiver: MediaReceiver,
     pub sender: MediaSender,
     pub packet: Vec<u8>,
-    /// When this leg was first read (runtime clock ms).
-    reading_since: Option<u64>,
 }
 
 impl RtpLeg {
@@ -54,7 +52,6 @@ impl RtpLeg {
             receiver,
             sender,
             packet: Vec::with_capacity(12 + FRAME),
-            reading_since: None,
         }
     }
 
@@ -71,14 +68,9 @@ impl RtpLeg {
     /// Takes in what the far end sent since the last tick; `now_ms` is the
     /// runtime clock's now.
     pub fn receive(&mut self, now_ms: u64) {
-        // What waited from before this leg was read (an agent who answered
-        // while the caller still heard the transfer line) counts as arriving
-        // now: a stream whose clock started seconds ago would play off.
-        let since = *self.reading_since.get_or_insert(now_ms);
         let receiver = &mut self.receiver;
         self.socket.drain(|age, bytes| {
-            let at = now_ms.saturating_sub(age.as_millis() as u64).max(since);
-            receiver.push_packet(at, bytes)
+            receiver.push_packet(now_ms.saturating_sub(age.as_millis() as u64), bytes)
         });
     }
 }

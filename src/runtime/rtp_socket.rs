@@ -27,6 +27,11 @@ pub struct RtpSocket {
     /// Room for the kernel's receive timestamp, allocated once.
     control: Vec<u8>,
     buf: Box<[u8; 2048]>,
+    /// Wall-clock time of the first drain. What waited from before it (an
+    /// agent who answered while the caller still heard the transfer line)
+    /// counts as arriving then: a stream whose clock started seconds ago
+    /// would play off.
+    first_drain: Option<Duration>,
 }
 
 impl RtpSocket {
@@ -38,6 +43,7 @@ impl RtpSocket {
             socket,
             control: nix::cmsg_space!(TimeSpec),
             buf: Box::new([0; 2048]),
+            first_drain: None,
         })
     }
 
@@ -52,18 +58,28 @@ impl RtpSocket {
     }
 
     /// Hands every datagram waiting on the port to `each`, with how long
-    /// ago it arrived.
+    /// ago it arrived (at most since the first drain).
+    ///
+    /// Only the short age is taken from the wall clock (the kernel stamps
+    /// in wall-clock time), so a clock step between arrival and reading can
+    /// misplace at most the packets read across it.
     pub fn drain(&mut self, mut each: impl FnMut(Duration, &[u8])) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let since = *self.first_drain.get_or_insert(now);
         for _ in 0..MAX_PER_DRAIN {
-            let Some((len, age)) = self.recv_one() else {
+            let Some((len, stamp)) = self.recv_one() else {
                 return;
             };
-            each(age, &self.buf[..len]);
+            let arrived = stamp.map_or(now, |stamp| stamp.max(since));
+            each(now.saturating_sub(arrived), &self.buf[..len]);
         }
     }
 
-    /// One waiting datagram's length and how long ago it arrived.
-    fn recv_one(&mut self) -> Option<(usize, Duration)> {
+    /// One waiting datagram's length and its kernel arrival stamp
+    /// (wall-clock time).
+    fn recv_one(&mut self) -> Option<(usize, Option<Duration>)> {
         let mut iov = [IoSliceMut::new(&mut self.buf[..])];
         let msg = recvmsg::<()>(
             self.socket.as_raw_fd(),
@@ -78,18 +94,8 @@ impl RtpSocket {
                 _ => None,
             })
         });
-        Some((msg.bytes, stamp.map_or(Duration::ZERO, age)))
+        Some((msg.bytes, stamp.map(Duration::from)))
     }
-}
-
-/// How long ago a kernel (wall-clock) timestamp was. Only the short age is
-/// taken from the wall clock, so a clock step between arrival and reading
-/// can misplace at most the packets read across it.
-fn age(stamp: TimeSpec) -> Duration {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    now.saturating_sub(Duration::from(stamp))
 }
 
 impl std::fmt::Debug for RtpSocket {
@@ -111,6 +117,8 @@ mod tests {
         let mut rx = loopback();
         let tx = loopback();
         let to = rx.local_addr().unwrap();
+        // Read since before these were sent, as a call's tick reads it.
+        rx.drain(|_, _| {});
         for n in 0..3u8 {
             tx.send_to(&[n; 12], to);
         }
@@ -126,6 +134,23 @@ mod tests {
         let mut more = 0;
         rx.drain(|_, _| more += 1);
         assert_eq!(more, 0, "nothing left, and no wait");
+    }
+
+    #[test]
+    fn what_waited_before_the_first_drain_arrived_at_it() {
+        let mut rx = loopback();
+        let tx = loopback();
+        let to = rx.local_addr().unwrap();
+        tx.send_to(&[0; 12], to);
+        std::thread::sleep(Duration::from_millis(30));
+        let mut ages = Vec::new();
+        rx.drain(|age, _| ages.push(age));
+        assert_eq!(ages, [Duration::ZERO]);
+        // From then on, ages are true ones.
+        tx.send_to(&[1; 12], to);
+        std::thread::sleep(Duration::from_millis(30));
+        rx.drain(|age, _| ages.push(age));
+        assert!(ages[1] >= Duration::from_millis(25), "age {:?}", ages[1]);
     }
 
     #[test]
