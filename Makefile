@@ -10,9 +10,12 @@ IVR_RELEASE := target/release/ivr
 deps:
 	@scripts/install-deps.sh
 
-# Tests use the dev profile (dependencies are optimised there too).
+# Tests use the dev profile (dependencies are optimised there too). The
+# binary that installs the models comes from the test build itself: a plain
+# `cargo build` resolves dependency features without the dev-dependencies,
+# so every shared crate (whisper.cpp included) would be compiled twice.
 models-test: deps
-	$(CARGO) build --bin ivr
+	$(CARGO) test --no-run
 	$(IVR_DEBUG) models install tiny.en
 	$(IVR_DEBUG) models install base
 
@@ -27,8 +30,10 @@ run: models-run
 test: models-test
 	$(CARGO) test --no-fail-fast
 
-eval: models-test
+eval: deps
 	$(CARGO) build --release --bin ivr
+	$(IVR_RELEASE) models install tiny.en
+	$(IVR_RELEASE) models install base
 	$(IVR_RELEASE) eval
 
 # Every benchmark in one go on the release build (about 20 minutes on 2
