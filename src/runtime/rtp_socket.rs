@@ -58,7 +58,9 @@ impl RtpSocket {
     }
 
     /// Hands every datagram waiting on the port to `each`, with how long
-    /// ago it arrived (at most since the first drain).
+    /// ago it arrived (at most since the first drain). The first datagrams
+    /// after the system turns receive stamps on are stamped as they are
+    /// read, and so count as arriving now, as before stamps were used.
     ///
     /// Only the short age is taken from the wall clock (the kernel stamps
     /// in wall-clock time), so a clock step between arrival and reading can
@@ -112,8 +114,30 @@ mod tests {
         RtpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap()
     }
 
+    /// Linux turns receive stamps on for the whole stack lazily (a deferred
+    /// switch, the first time any socket asks), and a datagram that arrives
+    /// before then is stamped when it is read. Waits, bounded, until a
+    /// datagram is stamped on arrival, so the tests below see true ages.
+    fn wait_for_arrival_stamps() {
+        let mut rx = loopback();
+        let tx = loopback();
+        let to = rx.local_addr().unwrap();
+        rx.drain(|_, _| {});
+        for _ in 0..100 {
+            tx.send_to(&[0; 12], to);
+            std::thread::sleep(Duration::from_millis(5));
+            let mut stamped = false;
+            rx.drain(|age, _| stamped |= age >= Duration::from_millis(3));
+            if stamped {
+                return;
+            }
+        }
+        panic!("the kernel never stamped a datagram on arrival");
+    }
+
     #[test]
     fn drains_what_waits_with_its_arrival_time() {
+        wait_for_arrival_stamps();
         let mut rx = loopback();
         let tx = loopback();
         let to = rx.local_addr().unwrap();
@@ -138,6 +162,7 @@ mod tests {
 
     #[test]
     fn what_waited_before_the_first_drain_arrived_at_it() {
+        wait_for_arrival_stamps();
         let mut rx = loopback();
         let tx = loopback();
         let to = rx.local_addr().unwrap();
