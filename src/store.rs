@@ -234,7 +234,10 @@ impl Store {
                 intent = excluded.intent,
                 queue = excluded.queue,
                 end_reason = excluded.end_reason,
-                record_json = excluded.record_json",
+                record_json = excluded.record_json
+             -- An ended call's record is final: a snapshot taken while it
+             -- ran, saved late, must not undo it.
+             WHERE calls.ended_unix_ms IS NULL OR excluded.ended_unix_ms IS NOT NULL",
             params![
                 record.id,
                 record.sip_call_id,
@@ -592,6 +595,30 @@ mod tests {
         assert_eq!(back.turns[0].confidence, 0.0);
         assert_eq!(back.turns[0].agitation, 0.5);
         assert_eq!(back.final_decision.unwrap().confidence, 0.0);
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_snapshot_saved_after_the_end_does_not_undo_it() {
+        let path = temp_db("late-snapshot");
+        let mut store = Store::open(&path).unwrap();
+        let running = CallRecord {
+            id: "c1".into(),
+            started_unix_ms: 10,
+            ..CallRecord::default()
+        };
+        let ended = CallRecord {
+            ended_unix_ms: Some(12),
+            end_reason: Some("caller_hung_up".into()),
+            ..running.clone()
+        };
+        // A call over within milliseconds: its first snapshot, written off
+        // the call's task, can reach the store after the final record.
+        store.save_call(&ended).unwrap();
+        store.save_call(&running).unwrap();
+        assert_eq!(store.get_call("c1").unwrap().unwrap(), ended);
+        let listed = store.list_calls(&CallFilter::default()).unwrap();
+        assert_eq!(listed[0].end_reason.as_deref(), Some("caller_hung_up"));
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 
