@@ -123,7 +123,8 @@ mod tests {
         let tx = loopback();
         let to = rx.local_addr().unwrap();
         rx.drain(|_, _| {});
-        for _ in 0..100 {
+        // Up to 2 s: the switch is flipped by a kernel work queue.
+        for _ in 0..400 {
             tx.send_to(&[0; 12], to);
             std::thread::sleep(Duration::from_millis(5));
             let mut stamped = false;
