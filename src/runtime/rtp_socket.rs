@@ -114,23 +114,25 @@ mod tests {
         RtpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap()
     }
 
-    /// Linux turns receive stamps on for the whole stack lazily (a deferred
-    /// switch, the first time any socket asks), and a datagram that arrives
-    /// before then is stamped when it is read. Waits, bounded, until a
-    /// datagram is stamped on arrival, so the tests below see true ages.
-    fn wait_for_arrival_stamps() {
+    /// Linux turns receive stamps on for the whole stack lazily: when the
+    /// first socket asks (and off when the last one closes), a kernel work
+    /// queue flips the switch a little later, and a datagram that arrives
+    /// before then is stamped as it is read. Waits, bounded, until a
+    /// datagram is stamped on arrival, and gives back that socket: while it
+    /// is open, stamps stay on for the sockets a test opens after it.
+    fn stamps_on() -> RtpSocket {
         let mut rx = loopback();
         let tx = loopback();
         let to = rx.local_addr().unwrap();
         rx.drain(|_, _| {});
-        // Up to 2 s: the switch is flipped by a kernel work queue.
+        // Up to 2 s for the work queue.
         for _ in 0..400 {
             tx.send_to(&[0; 12], to);
             std::thread::sleep(Duration::from_millis(5));
             let mut stamped = false;
             rx.drain(|age, _| stamped |= age >= Duration::from_millis(3));
             if stamped {
-                return;
+                return rx;
             }
         }
         panic!("the kernel never stamped a datagram on arrival");
@@ -138,7 +140,7 @@ mod tests {
 
     #[test]
     fn drains_what_waits_with_its_arrival_time() {
-        wait_for_arrival_stamps();
+        let _on = stamps_on();
         let mut rx = loopback();
         let tx = loopback();
         let to = rx.local_addr().unwrap();
@@ -163,7 +165,7 @@ mod tests {
 
     #[test]
     fn what_waited_before_the_first_drain_arrived_at_it() {
-        wait_for_arrival_stamps();
+        let _on = stamps_on();
         let mut rx = loopback();
         let tx = loopback();
         let to = rx.local_addr().unwrap();
