@@ -110,8 +110,12 @@ impl std::fmt::Debug for RtpSocket {
 mod tests {
     use super::*;
 
-    fn loopback() -> RtpSocket {
-        RtpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap()
+    /// A receiving socket, a sending one, and where to send.
+    fn pair() -> (RtpSocket, RtpSocket, SocketAddr) {
+        let bind = || RtpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let rx = bind();
+        let to = rx.local_addr().unwrap();
+        (rx, bind(), to)
     }
 
     /// Linux turns receive stamps on for the whole stack lazily: when the
@@ -121,9 +125,7 @@ mod tests {
     /// datagram is stamped on arrival, and gives back that socket: while it
     /// is open, stamps stay on for the sockets a test opens after it.
     fn stamps_on() -> RtpSocket {
-        let mut rx = loopback();
-        let tx = loopback();
-        let to = rx.local_addr().unwrap();
+        let (mut rx, tx, to) = pair();
         rx.drain(|_, _| {});
         // Up to 2 s for the work queue.
         for _ in 0..400 {
@@ -141,9 +143,7 @@ mod tests {
     #[test]
     fn drains_what_waits_with_its_arrival_time() {
         let _on = stamps_on();
-        let mut rx = loopback();
-        let tx = loopback();
-        let to = rx.local_addr().unwrap();
+        let (mut rx, tx, to) = pair();
         // Read since before these were sent, as a call's tick reads it.
         rx.drain(|_, _| {});
         for n in 0..3u8 {
@@ -166,9 +166,7 @@ mod tests {
     #[test]
     fn what_waited_before_the_first_drain_arrived_at_it() {
         let _on = stamps_on();
-        let mut rx = loopback();
-        let tx = loopback();
-        let to = rx.local_addr().unwrap();
+        let (mut rx, tx, to) = pair();
         tx.send_to(&[0; 12], to);
         std::thread::sleep(Duration::from_millis(30));
         let mut ages = Vec::new();
@@ -183,9 +181,7 @@ mod tests {
 
     #[test]
     fn one_drain_reads_a_bounded_number() {
-        let mut rx = loopback();
-        let tx = loopback();
-        let to = rx.local_addr().unwrap();
+        let (mut rx, tx, to) = pair();
         for _ in 0..MAX_PER_DRAIN + 5 {
             tx.send_to(&[0; 12], to);
         }
