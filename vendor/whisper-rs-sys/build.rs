@@ -134,6 +134,9 @@ fn main() {
         .map_err(|v| v.to_string())
         .unwrap();
 
+        // Mutated only under GPU features; vendored here as a path crate,
+        // so its warnings are no longer capped.
+        #[allow(unused_mut)]
         let mut bindings = bindgen::Builder::default()
             .rust_edition(bindgen::RustEdition::Edition2021)
             .rust_target(package_msrv)
