@@ -101,6 +101,11 @@ fn main() {
     }
 
     println!("cargo:rerun-if-changed=wrapper.h");
+    // Vendored and patched: rebuild when the C/C++ sources change, not only
+    // the header (the published crate never sees its sources change).
+    for dir in ["whisper.cpp/src", "whisper.cpp/include", "whisper.cpp/ggml"] {
+        println!("cargo:rerun-if-changed={dir}");
+    }
 
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     let whisper_root = out.join("whisper.cpp");
@@ -114,6 +119,16 @@ fn main() {
                 e
             )
         });
+    } else {
+        // The copy above is made once per OUT_DIR; refresh the files that
+        // changed since, so cmake recompiles just those.
+        for dir in ["src", "include", "ggml"] {
+            refresh_copy(
+                &PathBuf::from("whisper.cpp").join(dir),
+                &whisper_root.join(dir),
+            )
+            .unwrap_or_else(|e| panic!("Failed to refresh whisper sources: {e}"));
+        }
     }
 
     if env::var("WHISPER_DONT_GENERATE_BINDINGS").is_ok() {
@@ -360,6 +375,22 @@ fn main() {
 }
 
 // From https://github.com/alexcrichton/cc-rs/blob/fba7feded71ee4f63cfe885673ead6d7b4f2f454/src/lib.rs#L2462
+/// Copies each file under `from` to `to` whose bytes differ, leaving the
+/// others (and their timestamps) alone.
+fn refresh_copy(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            refresh_copy(&entry.path(), &target)?;
+        } else if std::fs::read(entry.path())? != std::fs::read(&target).unwrap_or_default() {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
 fn get_cpp_link_stdlib(target: &str) -> Option<&'static str> {
     if target.contains("msvc") {
         None

@@ -2964,16 +2964,13 @@ static bool whisper_decode_internal(
     }
 
     logits_out.resize(n_tokens*n_vocab);
-    if (whisper_batch_last_logits_only(batch)) {
-        const int i = n_tokens - 1;
-        ggml_backend_tensor_get(logits, logits_out.data() + (n_vocab*i), 0, sizeof(float)*n_vocab);
-    } else {
+    // The graph may hold the last token's row alone (see the decoder graph).
+    const int first_row = n_tokens - (int) logits->ne[1];
     for (int i = 0; i < n_tokens; i++) {
         if (batch.logits[i] == 0) {
             continue;
         }
-        ggml_backend_tensor_get(logits, logits_out.data() + (n_vocab*i), sizeof(float)*(n_vocab*i), sizeof(float)*n_vocab);
-    }
+        ggml_backend_tensor_get(logits, logits_out.data() + (n_vocab*i), sizeof(float)*(n_vocab*(i - first_row)), sizeof(float)*n_vocab);
     }
 
     if (batch.n_tokens > 1) {
