@@ -14,10 +14,12 @@
 //!
 //! What a runtime owes a speculative request (`TranscribeRequest::speculative`):
 //! an answer, in any order relative to other requests, or
-//! [`Transcript::skipped`] at once when its recognisers are busy (finals
-//! first); the session then asks again, not speculatively, at the endpoint.
-//! When the caller speaks again the session says [`Output::CancelTranscribe`]
-//! at once, so a void guess stops holding the cores the real utterance needs.
+//! [`Transcript::skipped`] (the session then asks again, not speculatively,
+//! at the endpoint). When the caller speaks again the session says
+//! [`Output::CancelTranscribe`] at once, so a void guess stops holding the
+//! cores the real utterance needs. When the endpoint closes the guessed span
+//! before its answer is back, the session says [`Output::ConfirmTranscribe`]:
+//! from then on the caller waits for that answer as for any other.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -70,6 +72,9 @@ pub enum Output {
     /// A speculative request is void (the caller went on): stop it if it
     /// still runs. Its answer, if one comes, is ignored either way.
     CancelTranscribe { utterance: u32 },
+    /// A speculative request not yet answered now stands for a finished
+    /// utterance: the caller has stopped and waits for it.
+    ConfirmTranscribe { utterance: u32 },
     /// What one utterance was understood as.
     Utterance(UtteranceReport),
     /// What to do with the call now.
@@ -407,8 +412,11 @@ impl Session {
                         retry_pcm: Some(u.pcm_16k),
                     },
                 );
-                if let Some(t) = s.transcript {
-                    self.on_transcript(t);
+                match s.transcript {
+                    Some(t) => self.on_transcript(t),
+                    None => self
+                        .outputs
+                        .push_back(Output::ConfirmTranscribe { utterance: s.id }),
                 }
                 return;
             }
@@ -891,6 +899,7 @@ mod tests {
         asked: Vec<(usize, TranscribeRequest)>,
         decisions: Vec<(usize, Decision)>,
         cancelled: Vec<(usize, u32)>,
+        confirmed: Vec<(usize, u32)>,
     }
 
     /// Feeds `pcm` in 20 ms frames; `answer` is called for every request
@@ -924,6 +933,7 @@ mod tests {
                 }
                 Output::Decision(d) => log.decisions.push((at, d)),
                 Output::CancelTranscribe { utterance } => log.cancelled.push((at, utterance)),
+                Output::ConfirmTranscribe { utterance } => log.confirmed.push((at, utterance)),
                 Output::SpeechStarted { .. } | Output::Utterance(_) => {}
             }
         }
@@ -984,6 +994,10 @@ mod tests {
         assert_eq!(log.decisions[0].0, reference.decisions[0].0);
         assert_eq!(log.decisions[0].1.intent.as_deref(), Some("pay_bill"));
         assert_eq!(log.decisions[0].1.utterance, Some(req.utterance));
+        assert!(
+            log.confirmed.is_empty(),
+            "answered: nothing left to wait for"
+        );
         let stats = s.speculation_stats();
         assert_eq!((stats.asked, stats.used, stats.wasted), (1, 1, 0));
     }
@@ -1000,9 +1014,14 @@ mod tests {
         assert!(log.asked[0].1.speculative);
         assert!(s.in_utterance());
         assert_eq!(s.awaiting_transcripts(), 0);
+        assert!(log.confirmed.is_empty());
         feed(&mut s, &quiet(1.0), &mut log, &mut |_| None);
         assert!(!s.in_utterance());
         assert_eq!(s.awaiting().collect::<Vec<_>>(), [log.asked[0].1.utterance]);
+        // The guess is the utterance's own now: the caller waits for it.
+        assert_eq!(log.asked.len(), 1);
+        assert_eq!(log.confirmed.len(), 1);
+        assert_eq!(log.confirmed[0].1, log.asked[0].1.utterance);
     }
 
     #[test]

@@ -338,8 +338,10 @@ fn drain(
             }
             CallOutput::Event(event) => c.events.push((at, event)),
             CallOutput::Handoff(decision) => c.handoffs.push(decision),
-            // Answered at once above: nothing left to stop.
-            CallOutput::CallbackRequested | CallOutput::CancelTranscribe { .. } => {}
+            // Answered at once above: nothing left to stop or wait for.
+            CallOutput::CallbackRequested
+            | CallOutput::CancelTranscribe { .. }
+            | CallOutput::ConfirmTranscribe { .. } => {}
             CallOutput::Hangup { .. } => hangup = true,
         }
     }

@@ -12,6 +12,7 @@ use ivr::brain::asr::{Language, TranscribeRequest, Transcript};
 use ivr::media::wav;
 use ivr::runtime::asr_service::AsrService;
 use ivr::runtime::whisper::{PoolOptions, WhisperPool};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 fn request(utterance: u32, pcm_16k: Vec<f32>, speculative: bool) -> TranscribeRequest {
@@ -39,7 +40,8 @@ async fn a_cancelled_transcription_stops_and_frees_the_recogniser() {
     let guess = tokio::spawn({
         let asr = asr.clone();
         let (pcm, cancel) = (pcm.clone(), cancel.clone());
-        async move { asr.transcribe(request(1, pcm, true), cancel).await }
+        let guess = watch::channel(false).1;
+        async move { asr.transcribe(request(1, pcm, true), cancel, guess).await }
     });
     tokio::time::sleep(Duration::from_millis(30)).await;
     cancel.cancel();
@@ -48,7 +50,11 @@ async fn a_cancelled_transcription_stops_and_frees_the_recogniser() {
     assert_eq!(asr.backlog(), 0, "the stopped run left the recogniser");
 
     let heard = asr
-        .transcribe(request(2, pcm, false), CancellationToken::new())
+        .transcribe(
+            request(2, pcm, false),
+            CancellationToken::new(),
+            watch::channel(true).1,
+        )
         .await
         .expect("transcribes");
     assert!(

@@ -112,7 +112,9 @@ fn play(
                 Output::CancelTranscribe { utterance } => {
                     call.due.retain(|(_, t)| t.utterance != utterance)
                 }
-                Output::SpeechStarted { .. } | Output::Utterance(_) => {}
+                Output::SpeechStarted { .. }
+                | Output::Utterance(_)
+                | Output::ConfirmTranscribe { .. } => {}
             }
         }
     }

@@ -56,7 +56,8 @@ impl Call {
                 Output::Decision(d) => self.decisions.push(d),
                 Output::SpeechStarted { .. }
                 | Output::Utterance(_)
-                | Output::CancelTranscribe { .. } => {}
+                | Output::CancelTranscribe { .. }
+                | Output::ConfirmTranscribe { .. } => {}
             }
         }
     }

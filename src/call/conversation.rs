@@ -394,6 +394,13 @@ impl Call {
                     self.outputs
                         .push_back(Output::CancelTranscribe { utterance });
                 }
+                session::Output::ConfirmTranscribe { utterance } => {
+                    // The guess is the finished utterance's: the caller
+                    // stopped and waits (so "one moment" may fill the wait).
+                    self.speaking = false;
+                    self.outputs
+                        .push_back(Output::ConfirmTranscribe { utterance });
+                }
                 session::Output::Utterance(u) => {
                     self.no_input_count = 0;
                     self.offered_more = false;

@@ -149,6 +149,9 @@ pub enum Output {
     /// Stop a speculative [`Output::Transcribe`] if it still runs: the
     /// caller went on, so its answer will be ignored.
     CancelTranscribe { utterance: u32 },
+    /// A speculative [`Output::Transcribe`] now stands for a finished
+    /// utterance: the caller waits for its answer as for any other.
+    ConfirmTranscribe { utterance: u32 },
     /// The next 20 ms the caller hears; at most one per caller frame, none
     /// while nothing plays.
     Play([i16; FRAME_SAMPLES]),

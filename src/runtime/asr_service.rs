@@ -1,15 +1,17 @@
 //! Runs the core's "transcribe this" requests on the Whisper pool, off the
 //! async threads, at most one per pool worker at a time so media tasks never
-//! wait behind recognition. Shared by everything that uses the same pool,
-//! so two engines on one model (tests) never oversubscribe the cores.
+//! wait behind recognition, waiting callers first ([`AsrQueue`]). Shared by
+//! everything that uses the same pool, so two engines on one model (tests)
+//! never oversubscribe the cores.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::brain::asr::{TranscribeRequest, Transcript};
+use crate::runtime::asr_queue::{AsrQueue, Workers};
 use crate::runtime::whisper::{AsrError, WhisperPool};
 
 /// Workers a lone utterance may use at once. Twice the threads cut the
@@ -21,7 +23,7 @@ const WIDE: usize = 2;
 #[derive(Clone)]
 pub struct AsrService {
     pool: Arc<WhisperPool>,
-    running: Arc<Semaphore>,
+    queue: Arc<AsrQueue>,
     waiting: Arc<AtomicUsize>,
     workers: usize,
 }
@@ -31,7 +33,7 @@ impl AsrService {
         let workers = pool.options().workers.max(1);
         AsrService {
             pool,
-            running: Arc::new(Semaphore::new(workers)),
+            queue: AsrQueue::new(workers),
             waiting: Arc::new(AtomicUsize::new(0)),
             workers,
         }
@@ -44,16 +46,20 @@ impl AsrService {
 
     /// Transcribes `req` unless `cancel` fires first; a cancelled request
     /// (queued or running) answers [`Transcript::skipped`] at once.
+    /// `waited_for` is `true` once the caller has stopped and waits for the
+    /// answer: from the start for a request made at the endpoint, from
+    /// [`ConfirmTranscribe`](crate::session::Output::ConfirmTranscribe) for
+    /// a guess made at a pause. A guess still queued goes after every
+    /// request a caller waits for, so it never delays them; one the caller
+    /// talks past is cancelled, which takes it out of the queue.
     pub async fn transcribe(
         &self,
         req: TranscribeRequest,
         cancel: CancellationToken,
+        waited_for: watch::Receiver<bool>,
     ) -> Result<Transcript, AsrError> {
         let utterance = req.utterance;
-        // A guess made before the caller finished is only worth running on
-        // an idle worker: under load it would delay other callers' real
-        // utterances. The session then asks again when the utterance ends.
-        if cancel.is_cancelled() || (req.speculative && self.backlog() >= self.workers) {
+        if cancel.is_cancelled() {
             return Ok(Transcript::skipped(utterance));
         }
         // Counted until answered, or until dropped while still queued (a
@@ -62,12 +68,9 @@ impl AsrService {
         // way, and no other utterance may start on its cores meanwhile.
         let waiting = Waiting::enter(self.waiting.clone());
         let (permit, threads) = match self.wide() {
-            Some(permit) => (Some(permit), self.pool.options().threads * WIDE),
-            // Closed only if the service is dropped, which outlives its callers.
+            Some(permit) => (permit, self.pool.options().threads * WIDE),
             None => tokio::select! {
-                permit = self.running.clone().acquire_owned() => {
-                    (permit.ok(), self.pool.options().threads)
-                }
+                permit = self.queue.take(waited_for) => (permit, self.pool.options().threads),
                 () = cancel.cancelled() => return Ok(Transcript::skipped(utterance)),
             },
         };
@@ -88,14 +91,17 @@ impl AsrService {
     /// idle core speeds it up instead of sitting idle. ggml's threads
     /// spin-wait on each other, so this is only done when both cores are
     /// ours (see `PoolOptions::default`).
-    fn wide(&self) -> Option<OwnedSemaphorePermit> {
+    fn wide(&self) -> Option<Workers> {
         if self.workers < WIDE || self.backlog() > 1 {
             return None;
         }
-        self.running
-            .clone()
-            .try_acquire_many_owned(WIDE as u32)
-            .ok()
+        self.queue.try_take_idle(WIDE)
+    }
+
+    /// A queued request's caller now waits for it (its `waited_for` turned
+    /// `true`): it moves ahead of the guesses.
+    pub fn reorder(&self) {
+        self.queue.reorder();
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::{MissedTickBehavior, interval_at};
 use tokio_util::sync::CancellationToken;
 
@@ -192,8 +192,15 @@ pub struct CallTask {
     /// engine-side view of capacity (a peer sees the same as late packets).
     pacing: SendPacing,
     /// Speculative transcriptions not yet answered, to cancel when the
-    /// caller talks past them.
-    speculating: HashMap<u32, CancellationToken>,
+    /// caller talks past them or to wait for when their utterance ends.
+    speculating: HashMap<u32, Guess>,
+}
+
+/// A speculative transcription in the recogniser.
+struct Guess {
+    cancel: CancellationToken,
+    /// Set when the caller stops where the guess ends and waits for it.
+    waited_for: watch::Sender<bool>,
 }
 
 /// Send slots that ran late, counted by the call that ran them.
@@ -579,25 +586,35 @@ impl CallTask {
                     }
                 },
                 CallOutput::CancelTranscribe { utterance } => {
-                    if let Some(token) = self.speculating.remove(&utterance) {
-                        token.cancel();
+                    if let Some(guess) = self.speculating.remove(&utterance) {
+                        guess.cancel.cancel();
+                    }
+                }
+                CallOutput::ConfirmTranscribe { utterance } => {
+                    if let Some(guess) = self.speculating.remove(&utterance) {
+                        guess.waited_for.send_replace(true);
+                        self.engine.asr.reorder();
                     }
                 }
                 CallOutput::Transcribe(req) => {
                     let cancel = CancellationToken::new();
+                    let (waited_tx, waited_for) = watch::channel(!req.speculative);
                     if req.speculative {
-                        self.speculating.insert(req.utterance, cancel.clone());
+                        let guess = Guess {
+                            cancel: cancel.clone(),
+                            waited_for: waited_tx,
+                        };
+                        self.speculating.insert(req.utterance, guess);
                     }
                     let asr = self.engine.asr.clone();
                     let engine = self.engine.clone();
                     let outbox = self.outbox.clone();
-                    // A guess at a pause is no wait of the caller's.
-                    let patience = Patience::of(&self.engine.calls, req.speculative);
+                    let patience = Patience::of(&self.engine.calls);
                     tokio::spawn(async move {
                         let utterance = req.utterance;
                         let asked = std::time::Instant::now();
-                        let work = asr.transcribe(req, cancel);
-                        let transcript = match patience.wait(work, &outbox).await {
+                        let work = asr.transcribe(req, cancel, waited_for.clone());
+                        let transcript = match patience.wait(work, waited_for, &outbox).await {
                             Some(Ok(t)) => t,
                             Some(Err(e)) => {
                                 tracing::warn!("recognition failed: {e}");
@@ -916,23 +933,33 @@ struct Patience {
 }
 
 impl Patience {
-    fn of(settings: &CallSettings, speculative: bool) -> Patience {
-        let ms = |v: Option<u64>| v.filter(|_| !speculative).map(Duration::from_millis);
+    fn of(settings: &CallSettings) -> Patience {
         Patience {
-            one_moment: ms(settings.one_moment_after_ms),
-            give_up: ms(settings.give_up_after_ms),
+            one_moment: settings.one_moment_after_ms.map(Duration::from_millis),
+            give_up: settings.give_up_after_ms.map(Duration::from_millis),
         }
     }
 
-    /// The recogniser's answer, or `None` once it is given up. Giving up
-    /// drops `work`, which takes the utterance out of the recogniser's
-    /// queue if no worker has started on it: the backlog shrinks.
+    /// The recogniser's answer, or `None` once it is given up. The clock
+    /// starts when the caller waits (`waited_for`): a guess at a pause is
+    /// no wait of theirs until their utterance ends there. Giving up drops
+    /// `work`, which takes the utterance out of the recogniser's queue if
+    /// no worker has started on it: the backlog shrinks.
     async fn wait<R>(
         self,
         work: impl std::future::Future<Output = R>,
+        mut waited_for: watch::Receiver<bool>,
         outbox: &mpsc::Sender<CallMsg>,
     ) -> Option<R> {
         tokio::pin!(work);
+        let waited = async { waited_for.wait_for(|w| *w).await.is_ok() };
+        tokio::select! {
+            r = &mut work => return Some(r),
+            waited = waited => if !waited {
+                // Never waited for (void, or the call ended): no clock.
+                return Some(work.await);
+            },
+        }
         let moment = tokio::time::sleep(self.one_moment.unwrap_or_default());
         let give_up = tokio::time::sleep(self.give_up.unwrap_or_default());
         tokio::pin!(moment, give_up);

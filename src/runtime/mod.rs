@@ -1,6 +1,7 @@
 //! The runtime: the only layer that owns threads, the clock and Whisper.
 
 pub mod asr_guards;
+pub mod asr_queue;
 pub mod asr_service;
 pub mod bench_asr;
 pub mod bench_board;

@@ -221,6 +221,8 @@ impl Brain {
                 Output::SpeechStarted { .. } => {}
                 Output::Transcribe(req) => self.recognise(run, done_ms, &req)?,
                 Output::CancelTranscribe { utterance } => run.cancel(utterance, done_ms),
+                // One caller: nobody else's request to let it past.
+                Output::ConfirmTranscribe { .. } => {}
                 Output::Utterance(u) => run.utterances.push(u),
                 Output::Decision(d) => {
                     // Decided on audio alone: the endpoint found a transcript
@@ -236,9 +238,9 @@ impl Brain {
     }
 
     /// Runs Whisper now, and schedules its answer for when the engine's
-    /// recognisers (one per pool worker, first free first) would have it. A
-    /// speculative request that finds them all busy is skipped, as the engine
-    /// may do.
+    /// recognisers (one per pool worker, first free first) would have it.
+    /// A speculative request waits its turn like any other: with one caller
+    /// there is nobody else's waited-for request to go first.
     fn recognise(
         &self,
         run: &mut Run,
@@ -255,11 +257,6 @@ impl Brain {
             .enumerate()
             .min_by(|a, b| a.1.total_cmp(&b.1))
             .unwrap_or((0, 0.0));
-        if req.speculative && free_ms > asked_ms {
-            run.in_flight
-                .push((asked_ms, Transcript::skipped(req.utterance)));
-            return Ok(());
-        }
         let started = Instant::now();
         let transcript = self.pool.transcribe(req)?;
         let took_ms = started.elapsed().as_secs_f64() * 1000.0;

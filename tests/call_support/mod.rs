@@ -283,8 +283,8 @@ impl Harness {
                             .handle_input(self.now, Input::Transcript(transcript));
                     }
                 }
-                // Answered at once above: nothing left to stop.
-                Output::CancelTranscribe { .. } => {}
+                // Answered at once above: nothing left to stop or wait for.
+                Output::CancelTranscribe { .. } | Output::ConfirmTranscribe { .. } => {}
                 Output::Play(_) => self.heard.push(Heard {
                     at_ms: self.now,
                     key: self.playing.clone(),
