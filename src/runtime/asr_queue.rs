@@ -147,10 +147,10 @@ mod tests {
 
     use super::*;
 
-    /// Queues requests named by `names` in that order (each `true` if a
-    /// caller waits for it) behind a busy single worker; returns the held
-    /// worker, the order in which the queued requests get the worker, and
-    /// the senders that make a guess waited for.
+    /// Queues one request per entry of `waited`, in that order (`true` if a
+    /// caller waits for it), behind a busy single worker; returns the held
+    /// worker, the order (by index) in which the queued requests get the
+    /// worker, and the senders that make a guess waited for.
     async fn queue_behind_busy_worker(
         waited: &[bool],
     ) -> (

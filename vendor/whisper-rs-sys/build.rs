@@ -377,7 +377,6 @@ fn main() {
     _ = std::fs::remove_file("bindings/javascript/package.json");
 }
 
-// From https://github.com/alexcrichton/cc-rs/blob/fba7feded71ee4f63cfe885673ead6d7b4f2f454/src/lib.rs#L2462
 /// Copies each file under `from` to `to` whose bytes differ, leaving the
 /// others (and their timestamps) alone.
 fn refresh_copy(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
@@ -394,6 +393,7 @@ fn refresh_copy(from: &std::path::Path, to: &std::path::Path) -> std::io::Result
     Ok(())
 }
 
+// From https://github.com/alexcrichton/cc-rs/blob/fba7feded71ee4f63cfe885673ead6d7b4f2f454/src/lib.rs#L2462
 fn get_cpp_link_stdlib(target: &str) -> Option<&'static str> {
     if target.contains("msvc") {
         None
