@@ -8,12 +8,12 @@
 //! ([`Disposition`]) live in a table of their own, so a later save of the
 //! record cannot drop them.
 //!
-//! Calls block on disk I/O (an fsync per save, so a record is durable when
-//! `save_call` returns). A [`Store`] is `Send` but not `Sync`: the runtime
-//! owns it on one thread, via `tokio::task::spawn_blocking` or the writer
-//! thread of `runtime::store_writer`; readers (the HTTP API) open their own
-//! `Store` on the same file, which WAL mode lets them read while it is
-//! written.
+//! Saves block on disk I/O (an fsync per transaction, so a record is
+//! durable when `save_call` returns; `save_calls` makes several durable
+//! with one). A [`Store`] is `Send` but not `Sync`: the runtime saves call
+//! records on the writer thread of `runtime::store_writer`, which commits
+//! what queues during a write together, and reads through a second `Store`
+//! on the same file, which WAL mode lets it read while it is written.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -68,6 +68,8 @@ pub enum StoreError {
         id: String,
         source: serde_json::Error,
     },
+    #[error("cannot start the call store's writer thread: {0}")]
+    WriterThread(std::io::Error),
     /// The store's writer thread is gone (`runtime::store_writer`).
     #[error("the call store writer has stopped")]
     WriterStopped,
@@ -212,45 +214,23 @@ impl Store {
 
     /// Insert or replace the call `record.id`; durable when this returns.
     pub fn save_call(&mut self, record: &CallRecord) -> Result<(), StoreError> {
-        let json = encode(record)?;
-        let final_intent = record
-            .final_decision
-            .as_ref()
-            .and_then(|d| d.intent.as_deref());
+        self.save_calls([record])
+    }
+
+    /// Saves several records in one transaction, so one fsync makes them
+    /// all durable: all are saved or none is.
+    pub fn save_calls<'a>(
+        &mut self,
+        records: impl IntoIterator<Item = &'a CallRecord>,
+    ) -> Result<(), StoreError> {
         let query = |source| StoreError::Query {
             what: "save call",
             source,
         };
         let tx = self.conn.transaction().map_err(query)?;
-        tx.execute(
-            "INSERT INTO calls (id, sip_call_id, caller, started_unix_ms, ended_unix_ms,
-                                intent, queue, end_reason, record_json)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT (id) DO UPDATE SET
-                sip_call_id = excluded.sip_call_id,
-                caller = excluded.caller,
-                started_unix_ms = excluded.started_unix_ms,
-                ended_unix_ms = excluded.ended_unix_ms,
-                intent = excluded.intent,
-                queue = excluded.queue,
-                end_reason = excluded.end_reason,
-                record_json = excluded.record_json
-             -- An ended call's record is final: a snapshot taken while it
-             -- ran, saved late, must not undo it.
-             WHERE calls.ended_unix_ms IS NULL OR excluded.ended_unix_ms IS NOT NULL",
-            params![
-                record.id,
-                record.sip_call_id,
-                record.caller,
-                record.started_unix_ms,
-                record.ended_unix_ms,
-                final_intent,
-                record.queue,
-                record.end_reason,
-                json,
-            ],
-        )
-        .map_err(query)?;
+        for record in records {
+            upsert_call(&tx, record)?;
+        }
         tx.commit().map_err(query)
     }
 
@@ -479,6 +459,47 @@ impl Store {
         }
         Ok(())
     }
+}
+
+fn upsert_call(tx: &rusqlite::Transaction, record: &CallRecord) -> Result<(), StoreError> {
+    let json = encode(record)?;
+    let final_intent = record
+        .final_decision
+        .as_ref()
+        .and_then(|d| d.intent.as_deref());
+    tx.execute(
+        "INSERT INTO calls (id, sip_call_id, caller, started_unix_ms, ended_unix_ms,
+                            intent, queue, end_reason, record_json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (id) DO UPDATE SET
+            sip_call_id = excluded.sip_call_id,
+            caller = excluded.caller,
+            started_unix_ms = excluded.started_unix_ms,
+            ended_unix_ms = excluded.ended_unix_ms,
+            intent = excluded.intent,
+            queue = excluded.queue,
+            end_reason = excluded.end_reason,
+            record_json = excluded.record_json
+         -- An ended call's record is final: a snapshot taken while it
+         -- ran, saved late, must not undo it.
+         WHERE calls.ended_unix_ms IS NULL OR excluded.ended_unix_ms IS NOT NULL",
+        params![
+            record.id,
+            record.sip_call_id,
+            record.caller,
+            record.started_unix_ms,
+            record.ended_unix_ms,
+            final_intent,
+            record.queue,
+            record.end_reason,
+            json,
+        ],
+    )
+    .map_err(|source| StoreError::Query {
+        what: "save call",
+        source,
+    })?;
+    Ok(())
 }
 
 fn encode(record: &CallRecord) -> Result<String, StoreError> {

@@ -62,7 +62,7 @@ pub async fn serve(config: Config) -> CliResult {
             give_up_after_ms: (config.engine.recognition_give_up_ms > 0)
                 .then_some(config.engine.recognition_give_up_ms),
         },
-    ));
+    )?);
     let warm = engine.clone();
     let failed = tokio::task::spawn_blocking(move || warm.prewarm_prompts()).await?;
     if failed > 0 {

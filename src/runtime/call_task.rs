@@ -848,12 +848,9 @@ impl CallTask {
     /// Stores the call as it stands, off the async threads.
     fn save(&self, end_reason: Option<String>, ended: Option<i64>) {
         let record = self.snapshot(end_reason, ended);
-        let engine = self.engine.clone();
-        tokio::task::spawn_blocking(move || {
-            if let Err(e) = engine.save_call(&record) {
-                tracing::error!(call = %record.id, "call record not saved: {e}");
-            }
-        });
+        if let Err(e) = self.engine.writer.save(record) {
+            tracing::error!(call = %self.record_base.id, "call record not saved: {e}");
+        }
     }
 
     async fn finish(mut self, reason: String) {
@@ -877,10 +874,8 @@ impl CallTask {
             call: self.record_base.id.clone(),
             reason,
         });
-        let engine = self.engine.clone();
         // Awaited: a clean shutdown must not lose the final record.
-        let saved = tokio::task::spawn_blocking(move || engine.save_call(&record)).await;
-        if let Ok(Err(e)) = saved {
+        if let Err(e) = self.engine.writer.saved(record).await {
             tracing::error!(call = %self.record_base.id, "call record not saved: {e}");
         }
     }

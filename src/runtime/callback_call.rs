@@ -183,9 +183,7 @@ pub async fn run(
 }
 
 async fn save(engine: &SharedEngine, record: CallRecord) {
-    let engine = engine.clone();
-    let saved = tokio::task::spawn_blocking(move || engine.save_call(&record)).await;
-    if let Ok(Err(e)) = saved {
+    if let Err(e) = engine.writer.saved(record).await {
         tracing::error!("callback record not saved: {e}");
     }
 }

@@ -15,6 +15,7 @@ use crate::runtime::live::LiveBoard;
 use crate::runtime::metrics::Metrics;
 use crate::runtime::prompt_cache::PromptCache;
 use crate::runtime::replay::Brain;
+use crate::runtime::store_writer::StoreWriter;
 use crate::runtime::supervise::{SuperviseError, Supervisor, SupervisorAction};
 use crate::runtime::tts::PromptRenderer;
 use crate::session::EarlyDecision;
@@ -85,7 +86,10 @@ pub struct Engine {
     pub language: Language,
     pub asr: AsrService,
     pub prompts: PromptCache,
+    /// Reads, and the few writes that are not call records (dispositions).
     pub store: Mutex<Store>,
+    /// Call records, saved on a thread of their own in group commits.
+    pub writer: StoreWriter,
     pub calls: CallSettings,
     /// Live calls, queues and agents for the supervisors' board.
     pub live: Arc<LiveBoard>,
@@ -100,19 +104,24 @@ impl Engine {
         renderer: PromptRenderer,
         store: Store,
         calls: CallSettings,
-    ) -> Engine {
-        Engine {
+    ) -> Result<Engine, StoreError> {
+        // A second connection to the same file: WAL lets the writer thread
+        // commit while the other reads.
+        let reader = Store::open(store.path())?;
+        let writer = StoreWriter::spawn(store).map_err(StoreError::WriterThread)?;
+        Ok(Engine {
             dialplan: brain.dialplan.clone(),
             router: brain.router.clone(),
             language: brain.language,
             asr: brain.asr.clone(),
             prompts: PromptCache::new(renderer),
-            store: Mutex::new(store),
+            store: Mutex::new(reader),
+            writer,
             calls,
             live: Arc::new(LiveBoard::new(board_config(&brain.dialplan))),
             metrics: Metrics::new(),
             supervisor: OnceLock::new(),
-        }
+        })
     }
 
     /// Carries out a supervisor's action on the running server.
@@ -162,10 +171,11 @@ impl Engine {
         store.get_call(id)
     }
 
-    /// Saves a call record (blocking; the runtime calls it off the async threads).
+    /// Saves a call record through the writer thread and waits until it is
+    /// durable (blocking: for tools and tests; call tasks use the writer).
     pub fn save_call(&self, record: &CallRecord) -> Result<(), StoreError> {
-        let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
-        store.save_call(record)
+        self.writer.save(record.clone())?;
+        self.writer.flush()
     }
 }
 

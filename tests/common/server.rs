@@ -181,7 +181,8 @@ impl TestServer {
         let users = Users::new(&config.users).expect("test users' hashes");
         let mut acd = ivr::queue::AcdConfig::from_parts(&brain.dialplan, &config);
         tune(&mut acd);
-        let engine = Arc::new(Engine::new(&brain, prompts, store, calls));
+        let engine =
+            Arc::new(Engine::new(&brain, prompts, store, calls).expect("engine opens its store"));
         assert_eq!(engine.prewarm_prompts(), 0, "every dialplan prompt renders");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
