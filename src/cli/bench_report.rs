@@ -490,6 +490,50 @@ fn sent_late_between(store: &Store, run: &LoadReport) -> Option<u64> {
     Some(late.sum())
 }
 
+/// Where the two cores went at each level: the engine's whole cost per
+/// call (sockets, tokio and media) and what the load generator took.
+fn cpu_table(out: &mut String, runs: &[(usize, Result<LoadReport, String>)]) {
+    let rows: Vec<String> = runs
+        .iter()
+        .filter_map(|(n, run)| {
+            let r = run.as_ref().ok()?;
+            let engine = r.engine_cpu_s?;
+            let generator = r.generator_cpu_s?;
+            let wall_s = (r.ended_unix_ms - r.started_unix_ms) as f64 / 1000.0;
+            // Every packet the callers heard is 20 ms of one call.
+            let call_s = r.packets as f64 * 0.02;
+            (wall_s > 0.0 && call_s > 0.0).then(|| {
+                format!(
+                    "| {n} | {:.2} | {:.2} | {:.2} | {:.0} |",
+                    engine / wall_s,
+                    generator / wall_s,
+                    (engine + generator) / wall_s,
+                    engine * 1e6 / call_s
+                )
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "CPU during each level, from /proc (user + system, over the whole load, ramp-up and \
+         hang-ups included), in cores of the 2. The engine's cost per call-second counts \
+         everything a held call costs it: the kernel's UDP send and receive, tokio, and the \
+         media pipeline.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| held calls | engine, cores | load generator, cores | both | engine CPU µs per call-second |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    for row in rows {
+        let _ = writeln!(out, "{row}");
+    }
+    let _ = writeln!(out);
+}
+
 #[derive(Deserialize)]
 struct Idle {
     rss_kb: u64,
@@ -557,6 +601,7 @@ fn capacity_section(out: &mut String, results: &Path) {
             level(best),
             level(nearly)
         );
+        cpu_table(out, &runs);
     }
     match load::<MediaBenchReport>(&results.join("media.json")) {
         Ok(m) => {
@@ -721,6 +766,39 @@ mod tests {
             new,
             format!("# Benchmarks\ntext\n\n{BEGIN}\nfigures\n{END}\n")
         );
+    }
+
+    fn held(calls: usize, engine_cpu_s: Option<f64>) -> LoadReport {
+        // 10 s of load; 500 packets a call is 10 call-seconds each.
+        serde_json::from_value(serde_json::json!({
+            "calls": calls, "rounds": 1, "started_unix_ms": 0, "ended_unix_ms": 10_000,
+            "failed": 0, "failures": [], "setup_ms": Stats::default(),
+            "voice_to_voice_ms": Stats::default(), "packets": 500 * calls,
+            "late_packets": 0, "max_lateness_ms": 0.0, "rss_start_kb": null,
+            "rss_peak_kb": null, "engine_cpu_s": engine_cpu_s, "generator_cpu_s": 4.0,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn cpu_per_call_second_counts_every_packet_heard_as_20_ms() {
+        let runs = vec![
+            (100, Ok(held(100, Some(5.0)))),
+            (200, Ok(held(200, None))),
+            (300, Err("no run".to_string())),
+        ];
+        let mut out = String::new();
+        cpu_table(&mut out, &runs);
+        // 5 CPU s over 10 s is half a core; over 1,000 call-seconds, 5,000
+        // µs each. Levels without a watched engine have no row.
+        assert!(out.contains("| 100 | 0.50 | 0.40 | 0.90 | 5000 |"), "{out}");
+        assert!(
+            !out.contains("| 200 |") && !out.contains("| 300 |"),
+            "{out}"
+        );
+        let mut none = String::new();
+        cpu_table(&mut none, &[(200, Ok(held(200, None)))]);
+        assert!(none.is_empty());
     }
 
     fn turn(end_ms: u64) -> TurnRecord {

@@ -50,6 +50,14 @@ pub struct LoadReport {
     /// highest during it (kB, from /proc), when a pid was watched.
     pub rss_start_kb: Option<u64>,
     pub rss_peak_kb: Option<u64>,
+    /// CPU seconds (user + system) the engine used during the load, when
+    /// its pid was watched.
+    #[serde(default)]
+    pub engine_cpu_s: Option<f64>,
+    /// CPU seconds this load generator used meanwhile, on the same cores:
+    /// what the engine could not have.
+    #[serde(default)]
+    pub generator_cpu_s: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -82,6 +90,8 @@ impl Stats {
 pub async fn run_load(opts: &LoadOptions) -> LoadReport {
     let started_unix_ms = crate::runtime::clock::unix_ms();
     let rss_start_kb = opts.watch_pid.and_then(rss_kb);
+    let engine_cpu_start = opts.watch_pid.and_then(cpu_seconds);
+    let generator_cpu_start = cpu_seconds(std::process::id());
     let peak = Arc::new(AtomicU64::new(rss_start_kb.unwrap_or(0)));
     let sampler = opts
         .watch_pid
@@ -97,6 +107,9 @@ pub async fn run_load(opts: &LoadOptions) -> LoadReport {
         task.abort();
         peak.load(Ordering::Relaxed)
     });
+    let used = |start: Option<f64>, pid: Option<u32>| Some(cpu_seconds(pid?)? - start?);
+    let engine_cpu_s = used(engine_cpu_start, opts.watch_pid);
+    let generator_cpu_s = used(generator_cpu_start, Some(std::process::id()));
     let setup: Vec<f64> = reports.iter().map(|r| r.setup_ms).collect();
     let v2v: Vec<f64> = reports.iter().filter_map(|r| r.voice_to_voice_ms).collect();
     let v2e: Vec<f64> = reports.iter().filter_map(|r| r.voice_to_ear_ms).collect();
@@ -118,6 +131,8 @@ pub async fn run_load(opts: &LoadOptions) -> LoadReport {
             .fold(0.0, f64::max),
         rss_start_kb,
         rss_peak_kb,
+        engine_cpu_s,
+        generator_cpu_s,
     }
 }
 
@@ -173,6 +188,23 @@ pub fn rss_kb(pid: u32) -> Option<u64> {
     parse_vm_rss(&status)
 }
 
+/// CPU time a process has used, user + system, seconds (/proc/PID/stat).
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let ticks_per_s = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok()??;
+    Some(parse_cpu_ticks(&stat)? as f64 / ticks_per_s as f64)
+}
+
+/// utime + stime, the 14th and 15th fields. The name (2nd) is in
+/// parentheses and may hold spaces or parentheses, so count from the last
+/// closing one.
+fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    let mut after_name = stat.get(stat.rfind(')')? + 1..)?.split_whitespace();
+    let utime: u64 = after_name.nth(11)?.parse().ok()?;
+    let stime: u64 = after_name.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
 fn parse_vm_rss(status: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
@@ -198,5 +230,20 @@ mod tests {
         assert_eq!(parse_vm_rss(status), Some(160_872));
         assert_eq!(parse_vm_rss("Name:\tivr\n"), None);
         assert!(rss_kb(std::process::id()).is_some_and(|kb| kb > 0));
+    }
+
+    #[test]
+    fn cpu_time_is_read_from_proc_stat() {
+        let stat = "4242 (ivr (serve) x) S 1 4242 4242 0 -1 4194560 900 0 0 0 \
+                    1250 375 0 0 20 0 9 0 1000 500000000 40000 ...";
+        assert_eq!(parse_cpu_ticks(stat), Some(1625));
+        assert_eq!(parse_cpu_ticks("4242 (ivr) S 1"), None);
+        // Reading it is work enough to show within a few clock ticks.
+        let busy = std::time::Instant::now();
+        let mut used = 0.0;
+        while used == 0.0 && busy.elapsed() < Duration::from_secs(5) {
+            used = cpu_seconds(std::process::id()).expect("own /proc/self/stat");
+        }
+        assert!(used > 0.0);
     }
 }
