@@ -82,7 +82,9 @@ fn a_waited_for_save_reports_its_own_outcome() {
     other.execute_batch("ROLLBACK").unwrap();
     writer.flush().unwrap();
 
-    // The writer goes on.
+    // The writer goes on; a plain thread can wait too.
+    writer.save_and_wait(record(4)).unwrap();
+    assert_eq!(reader.get_call("call-004").unwrap(), Some(record(4)));
     writer.save(record(3)).unwrap();
     writer.flush().unwrap();
     assert_eq!(reader.get_call("call-003").unwrap(), Some(record(3)));

@@ -174,8 +174,7 @@ impl Engine {
     /// Saves a call record through the writer thread and waits until it is
     /// durable (blocking: for tools and tests; call tasks use the writer).
     pub fn save_call(&self, record: &CallRecord) -> Result<(), StoreError> {
-        self.writer.save(record.clone())?;
-        self.writer.flush()
+        self.writer.save_and_wait(record.clone())
     }
 }
 

@@ -71,11 +71,27 @@ impl StoreWriter {
     /// Queue `record` and wait, without blocking a thread, until it is
     /// durable. Its failure is reported here, not by the next flush.
     pub async fn saved(&self, record: CallRecord) -> Result<(), StoreError> {
+        let done = self.queue_acked(record)?;
+        done.await.map_err(|_| StoreError::WriterStopped)?
+    }
+
+    /// [`StoreWriter::saved`] for a plain thread: blocks until `record` is
+    /// durable. Never call it on an async task.
+    pub fn save_and_wait(&self, record: CallRecord) -> Result<(), StoreError> {
+        let done = self.queue_acked(record)?;
+        done.blocking_recv()
+            .map_err(|_| StoreError::WriterStopped)?
+    }
+
+    fn queue_acked(
+        &self,
+        record: CallRecord,
+    ) -> Result<oneshot::Receiver<Result<(), StoreError>>, StoreError> {
         let (ack, done) = oneshot::channel();
         self.commands
             .send(Command::Save(Box::new(record), Some(ack)))
             .map_err(|_| StoreError::WriterStopped)?;
-        done.await.map_err(|_| StoreError::WriterStopped)?
+        Ok(done)
     }
 
     /// Wait until every record queued before this call is durable. Fails
