@@ -23,13 +23,18 @@ fn record(id: usize) -> CallRecord {
     }
 }
 
+/// A writer on a new database at `path` that waits up to `busy` for a lock.
+fn writer_on(path: &std::path::Path, busy: Duration) -> StoreWriter {
+    let store = Store::open(path).unwrap();
+    store.set_busy_timeout(busy).unwrap();
+    StoreWriter::spawn(store).unwrap()
+}
+
 #[test]
 fn a_burst_queued_behind_a_busy_disk_is_one_transaction() {
     let dir = scratch("burst");
     let path = dir.join("calls.sqlite");
-    let store = Store::open(&path).unwrap();
-    store.set_busy_timeout(Duration::from_secs(30)).unwrap();
-    let writer = StoreWriter::spawn(store).unwrap();
+    let writer = writer_on(&path, Duration::from_secs(30));
 
     // Another program holds the write lock: the first save waits for it,
     // and 200 calls end meanwhile.
@@ -60,9 +65,7 @@ fn a_burst_queued_behind_a_busy_disk_is_one_transaction() {
 fn a_waited_for_save_reports_its_own_outcome() {
     let dir = scratch("waited");
     let path = dir.join("calls.sqlite");
-    let store = Store::open(&path).unwrap();
-    store.set_busy_timeout(Duration::from_millis(20)).unwrap();
-    let writer = StoreWriter::spawn(store).unwrap();
+    let writer = writer_on(&path, Duration::from_millis(20));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
