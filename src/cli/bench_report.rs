@@ -17,7 +17,7 @@ use crate::eval_fixtures::error_count;
 use crate::runtime::bench_asr::AsrBenchReport;
 use crate::runtime::bench_media::MediaBenchReport;
 use crate::runtime::bench_sipp::SetupRateReport;
-use crate::runtime::load::{LoadReport, Stats};
+use crate::runtime::load::{LoadReport, SlowAnswer, Stats};
 use crate::store::{CallFilter, Store, StoreError};
 
 pub const BEGIN: &str = "<!-- bench:begin -->";
@@ -402,6 +402,7 @@ fn latency_section(out: &mut String, results: &Path) {
     // heard no answer in time or a call failed.
     let mut slow = None;
     let mut missed = None;
+    let mut slowest = Vec::new();
     for (n, run) in runs {
         let r = match run {
             Ok(r) => r,
@@ -426,6 +427,7 @@ fn latency_section(out: &mut String, results: &Path) {
         if missed.is_none() && (heard < answered || r.failed > 0) {
             missed = Some(n);
         }
+        slowest.push(slowest_line(n, &r.slowest));
         let _ = writeln!(
             out,
             "| {n} | {placed} | {} | {} | {:.0} | {:.0} | {} | {} |",
@@ -441,6 +443,27 @@ fn latency_section(out: &mut String, results: &Path) {
         let _ = writeln!(out, "\nDecision latency not measured: {e}");
     }
     let _ = writeln!(out, "\n{}\n", where_it_breaks(slow, missed));
+    let slowest: Vec<String> = slowest.into_iter().flatten().collect();
+    if !slowest.is_empty() {
+        let _ = writeln!(
+            out,
+            "Slowest answers (voice-to-voice, by what the caller said): {}.\n",
+            slowest.join("; ")
+        );
+    }
+}
+
+/// "10 at once: `en_x` 1158 ms, `en_y` 955 ms", or `None` when none was
+/// timed.
+fn slowest_line(callers: usize, slowest: &[SlowAnswer]) -> Option<String> {
+    if slowest.is_empty() {
+        return None;
+    }
+    let calls: Vec<String> = slowest
+        .iter()
+        .map(|s| format!("`{}` {:.0} ms", s.fixture, s.voice_to_voice_ms))
+        .collect();
+    Some(format!("{callers} at once: {}", calls.join(", ")))
 }
 
 fn where_it_breaks(slow: Option<usize>, missed: Option<usize>) -> String {
@@ -778,6 +801,19 @@ mod tests {
             "rss_peak_kb": null, "engine_cpu_s": engine_cpu_s, "generator_cpu_s": 4.0,
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn slowest_answers_name_the_fixture_and_time() {
+        let slow = |fixture: &str, ms: f64| SlowAnswer {
+            fixture: fixture.into(),
+            voice_to_voice_ms: ms,
+        };
+        assert_eq!(slowest_line(10, &[]), None);
+        assert_eq!(
+            slowest_line(10, &[slow("en_a", 1158.4), slow("en_b", 955.0)]).as_deref(),
+            Some("10 at once: `en_a` 1158 ms, `en_b` 955 ms")
+        );
     }
 
     #[test]

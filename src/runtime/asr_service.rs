@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -67,6 +68,10 @@ impl AsrService {
         // run owns the count and the permits: it cannot be stopped half
         // way, and no other utterance may start on its cores meanwhile.
         let waiting = Waiting::enter(self.waiting.clone());
+        // For the trace below (IVR_LOG=ivr::runtime::asr_service=debug):
+        // where a slow answer's time went, queue or run.
+        let asked = Instant::now();
+        let guess = !*waited_for.borrow();
         let (permit, threads) = match self.wide() {
             Some(permit) => (permit, self.pool.options().threads * WIDE),
             None => tokio::select! {
@@ -77,7 +82,19 @@ impl AsrService {
         let pool = self.pool.clone();
         let answer = tokio::task::spawn_blocking(move || {
             let _running = (waiting, permit);
-            pool.transcribe_on(&req, threads, Some(&cancel))
+            let started = Instant::now();
+            let out = pool.transcribe_on(&req, threads, Some(&cancel));
+            tracing::debug!(
+                utterance,
+                threads,
+                audio_ms = req.pcm_16k.len() / 16,
+                queued_ms = started.duration_since(asked).as_millis() as u64,
+                run_ms = started.elapsed().as_millis() as u64,
+                guess,
+                cancelled = cancel.is_cancelled(),
+                "recognised"
+            );
+            out
         })
         .await
         .unwrap_or_else(|_| Ok(Transcript::heard(utterance, "", 0.0)));

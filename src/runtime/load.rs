@@ -58,6 +58,15 @@ pub struct LoadReport {
     /// what the engine could not have.
     #[serde(default)]
     pub generator_cpu_s: Option<f64>,
+    /// The slowest answers and what the caller said.
+    #[serde(default)]
+    pub slowest: Vec<SlowAnswer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlowAnswer {
+    pub fixture: String,
+    pub voice_to_voice_ms: f64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -96,7 +105,7 @@ pub async fn run_load(opts: &LoadOptions) -> LoadReport {
     let sampler = opts
         .watch_pid
         .map(|pid| tokio::spawn(sample_peak_rss(pid, peak.clone())));
-    let mut reports: Vec<DialReport> = Vec::new();
+    let mut reports: Vec<(PathBuf, DialReport)> = Vec::new();
     let mut failures = Vec::new();
     for round in 0..opts.rounds.max(1) {
         let (mut done, mut failed) = run_round(opts, round * opts.calls).await;
@@ -110,6 +119,8 @@ pub async fn run_load(opts: &LoadOptions) -> LoadReport {
     let used = |start: Option<f64>, pid: Option<u32>| Some(cpu_seconds(pid?)? - start?);
     let engine_cpu_s = used(engine_cpu_start, opts.watch_pid);
     let generator_cpu_s = used(generator_cpu_start, Some(std::process::id()));
+    let slowest = slowest_answers(&reports, SLOWEST_SHOWN);
+    let reports: Vec<DialReport> = reports.into_iter().map(|(_, r)| r).collect();
     let setup: Vec<f64> = reports.iter().map(|r| r.setup_ms).collect();
     let v2v: Vec<f64> = reports.iter().filter_map(|r| r.voice_to_voice_ms).collect();
     let v2e: Vec<f64> = reports.iter().filter_map(|r| r.voice_to_ear_ms).collect();
@@ -133,11 +144,33 @@ pub async fn run_load(opts: &LoadOptions) -> LoadReport {
         rss_peak_kb,
         engine_cpu_s,
         generator_cpu_s,
+        slowest,
     }
 }
 
+/// How many of the slowest answers a report names.
+const SLOWEST_SHOWN: usize = 3;
+
+/// The `n` calls answered slowest (voice-to-voice), slowest first, by the
+/// fixture the caller said: a tail that is always the same fixture is the
+/// recogniser or the endpointer on that audio, not load.
+fn slowest_answers(reports: &[(PathBuf, DialReport)], n: usize) -> Vec<SlowAnswer> {
+    let mut answered: Vec<SlowAnswer> = reports
+        .iter()
+        .filter_map(|(fixture, r)| {
+            Some(SlowAnswer {
+                fixture: fixture.file_stem()?.to_string_lossy().into_owned(),
+                voice_to_voice_ms: r.voice_to_voice_ms?,
+            })
+        })
+        .collect();
+    answered.sort_by(|a, b| b.voice_to_voice_ms.total_cmp(&a.voice_to_voice_ms));
+    answered.truncate(n);
+    answered
+}
+
 /// One round: `opts.calls` callers, the first saying fixture `first`.
-async fn run_round(opts: &LoadOptions, first: usize) -> (Vec<DialReport>, Vec<String>) {
+async fn run_round(opts: &LoadOptions, first: usize) -> (Vec<(PathBuf, DialReport)>, Vec<String>) {
     let opts = Arc::new(opts.clone());
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..opts.calls {
@@ -147,7 +180,7 @@ async fn run_round(opts: &LoadOptions, first: usize) -> (Vec<DialReport>, Vec<St
             let fixture = opts.fixtures[(first + i) % opts.fixtures.len()].clone();
             dial(&DialOptions {
                 target: opts.target.clone(),
-                play: fixture,
+                play: fixture.clone(),
                 local_ip: "127.0.0.1".parse().expect("loopback"),
                 wait_for_prompt_ms: opts.wait_for_prompt_ms,
                 listen_ms: opts.listen_ms,
@@ -155,6 +188,7 @@ async fn run_round(opts: &LoadOptions, first: usize) -> (Vec<DialReport>, Vec<St
                 dtmf: String::new(),
             })
             .await
+            .map(|report| (fixture, report))
             .map_err(|e| e.to_string())
         });
     }
@@ -213,6 +247,46 @@ fn parse_vm_rss(status: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn answered(ms: Option<f64>) -> DialReport {
+        DialReport {
+            packets: 0,
+            late_packets: 0,
+            max_lateness_ms: 0.0,
+            answered: true,
+            setup_ms: 1.0,
+            heard_ms: 0,
+            heard: Vec::new(),
+            voice_to_voice_ms: ms,
+            voice_to_ear_ms: None,
+            remote_hung_up: false,
+        }
+    }
+
+    #[test]
+    fn slowest_answers_come_first_by_fixture_and_unanswered_are_left_out() {
+        let reports = vec![
+            (
+                PathBuf::from("audio-fixtures/en_a.wav"),
+                answered(Some(600.0)),
+            ),
+            (
+                PathBuf::from("audio-fixtures/en_b.wav"),
+                answered(Some(1200.0)),
+            ),
+            (PathBuf::from("audio-fixtures/en_c.wav"), answered(None)),
+            (
+                PathBuf::from("audio-fixtures/en_d.wav"),
+                answered(Some(900.0)),
+            ),
+        ];
+        let slowest = slowest_answers(&reports, 2);
+        let names: Vec<(&str, f64)> = slowest
+            .iter()
+            .map(|s| (s.fixture.as_str(), s.voice_to_voice_ms))
+            .collect();
+        assert_eq!(names, [("en_b", 1200.0), ("en_d", 900.0)]);
+    }
 
     #[test]
     fn stats_take_nearest_rank_percentiles() {
