@@ -423,9 +423,7 @@ const CONTINUOUS_SIGNAL_FRAMES: u32 = 100;
 /// Frames of real line the window must hold before silence is forgotten.
 const MIN_HEARD_FRAMES: usize = 10;
 
-fn no_signal_bin() -> u8 {
-    (NO_SIGNAL_DBFS - SILENCE_DB) as u8
-}
+const NO_SIGNAL_BIN: usize = (NO_SIGNAL_DBFS - SILENCE_DB) as usize;
 
 /// The line's background level: the median frame energy over the last 3 s
 /// spent outside speech. The median, not the minimum, because background
@@ -458,13 +456,15 @@ impl Background {
     /// Drops the digital silence from the window, if enough real line is
     /// left in it to judge by.
     fn forget_no_signal(&mut self) {
-        let floor = no_signal_bin();
-        let heard = self.window.iter().filter(|&&bin| bin > floor).count();
-        if heard < MIN_HEARD_FRAMES || heard == self.window.len() {
+        let silent: usize = self.counts[..=NO_SIGNAL_BIN]
+            .iter()
+            .map(|&c| usize::from(c))
+            .sum();
+        if silent == 0 || self.window.len() - silent < MIN_HEARD_FRAMES {
             return;
         }
-        self.window.retain(|&bin| bin > floor);
-        self.counts[..=usize::from(floor)].fill(0);
+        self.window.retain(|&bin| usize::from(bin) > NO_SIGNAL_BIN);
+        self.counts[..=NO_SIGNAL_BIN].fill(0);
     }
 
     /// The window's median in dBFS (a lower percentile while warming up);
