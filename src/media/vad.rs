@@ -107,8 +107,6 @@ struct Tracker {
     /// Speech end of the open utterance when its pause was last taken: one
     /// pause per stretch of silence.
     paused_at_end_ms: Option<u64>,
-    /// Frames in a row that carried any signal.
-    signal_frames: u32,
 }
 
 /// Longest unvoiced stretch (onset or coda) attached to voiced speech.
@@ -163,7 +161,6 @@ impl Endpointer {
                 audio_start: 0,
                 pre_roll_limit_ms: 0,
                 paused_at_end_ms: None,
-                signal_frames: 0,
             },
         }
     }
@@ -267,7 +264,6 @@ impl Tracker {
         if !obs.voiced || !matches!(self.state, State::Speech(_)) {
             self.background.add(frame.band_db);
         }
-        self.forget_stale_silence(frame.band_db);
         let frame_start = frame.index * FRAME_MS;
         let frame_end = frame_start + FRAME_MS;
         let backtrack = self.onset_backtrack();
@@ -312,22 +308,6 @@ impl Tracker {
                 }
             }
         };
-    }
-
-    /// Digital silence (no packets, a muted or DTX phone) says nothing
-    /// about the line's noise. Kept in the background, it makes any noise
-    /// that comes back with the signal (babble, a radio) look like speech
-    /// until enough of it is learned, which holds the caller's utterance
-    /// open long after their last word.
-    fn forget_stale_silence(&mut self, band_db: f32) {
-        if band_db <= NO_SIGNAL_DBFS {
-            self.signal_frames = 0;
-            return;
-        }
-        self.signal_frames = self.signal_frames.saturating_add(1);
-        if self.signal_frames >= CONTINUOUS_SIGNAL_FRAMES {
-            self.background.forget_no_signal();
-        }
     }
 
     fn confirm_or_wait(&self, span: Span, events: &mut Vec<VadEvent>) -> State {
@@ -413,18 +393,6 @@ fn extend(span: &mut Span, obs: &Observation, frame_start: u64, frame_end: u64) 
     }
 }
 
-/// Quieter than any real line: G.711's smallest steps alone are about
-/// -90 dBFS, so this is zeros, filled in for missing packets or sent by a
-/// muted phone.
-const NO_SIGNAL_DBFS: f32 = -100.0;
-/// A line that has carried signal in every frame this long is streaming
-/// its real background: digital silence heard before it is forgotten.
-const CONTINUOUS_SIGNAL_FRAMES: u32 = 100;
-/// Frames of real line the window must hold before silence is forgotten.
-const MIN_HEARD_FRAMES: usize = 10;
-
-const NO_SIGNAL_BIN: usize = (NO_SIGNAL_DBFS - SILENCE_DB) as usize;
-
 /// The line's background level: the median frame energy over the last 3 s
 /// spent outside speech. The median, not the minimum, because background
 /// babble is itself speech-like and fluctuates: its quiet moments say
@@ -451,20 +419,6 @@ impl Background {
             counts: [0; BINS],
             window: VecDeque::with_capacity(BACKGROUND_FRAMES),
         }
-    }
-
-    /// Drops the digital silence from the window, if enough real line is
-    /// left in it to judge by.
-    fn forget_no_signal(&mut self) {
-        let silent: usize = self.counts[..=NO_SIGNAL_BIN]
-            .iter()
-            .map(|&c| usize::from(c))
-            .sum();
-        if silent == 0 || self.window.len() - silent < MIN_HEARD_FRAMES {
-            return;
-        }
-        self.window.retain(|&bin| usize::from(bin) > NO_SIGNAL_BIN);
-        self.counts[..=NO_SIGNAL_BIN].fill(0);
     }
 
     /// The window's median in dBFS (a lower percentile while warming up);
@@ -606,35 +560,6 @@ mod tests {
         assert!(u.end_ms.abs_diff(1800) <= 60, "end {}", u.end_ms);
         let expected_len = (u.end_ms + 200 - (u.start_ms - 300)) * 16;
         assert_eq!(u.pcm_16k.len() as u64, expected_len);
-    }
-
-    /// A steady voiced background (a radio, a talker nearby): harmonics of
-    /// 200 Hz at a constant level.
-    fn hum(seconds: f32, amplitude: f32) -> Vec<f32> {
-        (0..(seconds * RATE) as usize)
-            .map(|i| {
-                let phase = 2.0 * PI * 200.0 * i as f32 / RATE;
-                amplitude
-                    * (1..=8)
-                        .map(|k| (k as f32 * phase).sin() / k as f32)
-                        .sum::<f32>()
-            })
-            .collect()
-    }
-
-    /// A phone that sent nothing (or zeros) during the greeting, then
-    /// streams a line with a voiced background: the caller's words end
-    /// where they end, not where the background does.
-    #[test]
-    fn a_background_that_comes_with_the_signal_does_not_hold_speech_open() {
-        let mut pcm = silence(3.0);
-        pcm.extend(hum(4.0, 0.004));
-        mix(&mut pcm[80000..], &buzz(0.8, 0.05));
-        let events = run(&pcm, 320, VadConfig::default());
-        let found = utterances(&events);
-        let words = found.last().expect("the words are heard");
-        assert!(words.end_ms.abs_diff(5800) <= 60, "{found:?}");
-        assert!(found.iter().all(|u| u.end_ms < 6000), "{found:?}");
     }
 
     #[test]
