@@ -52,6 +52,9 @@ pub enum Input<'a> {
     Audio8k(&'a [i16]),
     /// Caller audio already at 16 kHz, -1..1 (wideband sources, tests).
     Audio16k(&'a [f32]),
+    /// This many 8 kHz samples of time in which no caller audio arrived (a
+    /// phone that suppresses silence): silence, but not the line's level.
+    NoAudio8k(usize),
     /// A DTMF digit pressed by the caller.
     Dtmf(char),
     /// The recogniser's answer to an earlier [`Output::Transcribe`].
@@ -306,6 +309,10 @@ impl Session {
             }
             Input::Audio16k(pcm) => {
                 let events = self.endpointer.push(pcm);
+                self.on_vad(events);
+            }
+            Input::NoAudio8k(samples) => {
+                let events = self.endpointer.push_gap(2 * samples);
                 self.on_vad(events);
             }
             Input::EndOfAudio => {

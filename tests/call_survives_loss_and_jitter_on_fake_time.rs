@@ -282,8 +282,13 @@ impl EngineSide {
         let call_ms = c.ticks * TICK_MS;
         let media_ms = c.started_ms + call_ms;
         c.ticks += 1;
-        let frame = c.receiver.poll_frame(media_ms).unwrap_or([0; FRAME]);
-        c.core.handle_input(call_ms, CallInput::CallerFrame(&frame));
+        let polled = c.receiver.poll_frame(media_ms);
+        let frame = polled.unwrap_or([0; FRAME]);
+        if polled.is_none() || c.receiver.last_frame_empty() {
+            c.core.handle_input(call_ms, CallInput::NoCallerAudio);
+        } else {
+            c.core.handle_input(call_ms, CallInput::CallerFrame(&frame));
+        }
         while let Some(digit) = c.receiver.poll_dtmf() {
             c.core.handle_input(call_ms, CallInput::Dtmf(digit));
         }

@@ -25,12 +25,18 @@ use super::playout::{Playout, PlayoutEvent};
 use super::prompts::{self, Fixed, Line};
 use super::record;
 use super::stream_clock::StreamClock;
-use super::{CallConfig, CallEvent, Input, Output, StopReason};
+use super::{CallConfig, CallEvent, FRAME_SAMPLES, Input, Output, StopReason};
 
 /// Share of the router's acting threshold the best guess needs before the
 /// clarify question names the two likeliest intents; below it the guess is
 /// noise (an out-of-scope request) and the caller hears `not_understood`.
 const CLARIFY_SHARE: f32 = 0.5;
+
+/// What one tick brought from the caller.
+enum Heard<'a> {
+    Audio(&'a [i16]),
+    Nothing,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 enum Phase {
@@ -166,7 +172,8 @@ impl Call {
 
     pub fn handle_input(&mut self, now_ms: u64, input: Input<'_>) {
         match input {
-            Input::CallerFrame(pcm) => self.on_frame(now_ms, pcm),
+            Input::CallerFrame(pcm) => self.on_frame(now_ms, Heard::Audio(pcm)),
+            Input::NoCallerAudio => self.on_frame(now_ms, Heard::Nothing),
             Input::Dtmf(digit) => self.on_dtmf(now_ms, digit),
             Input::Transcript(t) => {
                 self.said_one_moment = false;
@@ -286,13 +293,21 @@ impl Call {
         })
     }
 
-    fn on_frame(&mut self, now_ms: u64, pcm: &[i16]) {
+    fn on_frame(&mut self, now_ms: u64, heard: Heard) {
         if self.phase == Phase::Ended {
             return;
         }
-        self.clock.push(pcm.len(), now_ms);
-        self.session
-            .handle_input(now_ms, session::Input::Audio8k(pcm));
+        let input = match heard {
+            Heard::Audio(pcm) => {
+                self.clock.push(pcm.len(), now_ms);
+                session::Input::Audio8k(pcm)
+            }
+            Heard::Nothing => {
+                self.clock.push(FRAME_SAMPLES, now_ms);
+                session::Input::NoAudio8k(FRAME_SAMPLES)
+            }
+        };
+        self.session.handle_input(now_ms, input);
         self.pump_session(now_ms, false);
         self.check_no_input(now_ms);
         self.play_frame(now_ms);

@@ -92,6 +92,10 @@ pub enum Input<'a> {
     /// The next 20 ms (160 samples) of 8 kHz caller audio, one per tick, in
     /// order. Every frame is a tick: playout and timers advance with it.
     CallerFrame(&'a [i16]),
+    /// A tick (20 ms) in which no caller audio arrived: the phone suppresses
+    /// silence or has not started sending. Counts as silence, but is not
+    /// taken for the line's background noise.
+    NoCallerAudio,
     Dtmf(char),
     /// The answer to an [`Output::Transcribe`].
     Transcript(Transcript),

@@ -107,6 +107,14 @@ struct Tracker {
     /// Speech end of the open utterance when its pause was last taken: one
     /// pause per stretch of silence.
     paused_at_end_ms: Option<u64>,
+    /// The frames being pushed are no audio at all (no packet arrived), not
+    /// a silent line: they must not teach the background anything.
+    in_gap: bool,
+    /// Frames of audio still to come before the background learned after a
+    /// gap is trusted. A phone that suppresses silence sends nothing until
+    /// its caller speaks, so its first frames may be speech already: for
+    /// that long anything audible counts, as after digital silence.
+    unlearned_frames: usize,
 }
 
 /// Longest unvoiced stretch (onset or coda) attached to voiced speech.
@@ -161,6 +169,8 @@ impl Endpointer {
                 audio_start: 0,
                 pre_roll_limit_ms: 0,
                 paused_at_end_ms: None,
+                in_gap: false,
+                unlearned_frames: 0,
             },
         }
     }
@@ -183,6 +193,26 @@ impl Endpointer {
         self.analyzer
             .push(pcm_16k, |frame| self.tracker.step(frame, &mut events));
         self.tracker.trim_audio(self.analyzer.frames() * FRAME_MS);
+        events
+    }
+
+    /// `samples` (16 kHz) of time in which no audio arrived: a phone that
+    /// suppresses silence, or a line not sending yet. They are silence for
+    /// the endpoints, but say nothing about the line's background, so they
+    /// are not learned as one: zeros taken for the line's level would make
+    /// any noise that comes with the caller's voice count as speech and hold
+    /// the end of every utterance open.
+    pub fn push_gap(&mut self, samples: usize) -> Vec<VadEvent> {
+        const ZEROS: [f32; 320] = [0.0; 320];
+        self.tracker.in_gap = true;
+        let mut events = Vec::new();
+        let mut left = samples;
+        while left > 0 {
+            let n = left.min(ZEROS.len());
+            events.extend(self.push(&ZEROS[..n]));
+            left -= n;
+        }
+        self.tracker.in_gap = false;
         events
     }
 
@@ -241,7 +271,12 @@ impl Endpointer {
 
 impl Tracker {
     fn observe(&self, frame: &Frame) -> Observation {
-        let snr = match self.background.level_db() {
+        let level = if self.unlearned_frames > 0 {
+            Some(SILENCE_DB)
+        } else {
+            self.background.level_db()
+        };
+        let snr = match level {
             Some(level) => frame.band_db - level,
             None => f32::NEG_INFINITY,
         };
@@ -261,8 +296,15 @@ impl Tracker {
         // Confirmed speech is kept out of the background, but the pauses
         // and consonants inside it are not, so a background that rises
         // during an utterance is still followed.
-        if !obs.voiced || !matches!(self.state, State::Speech(_)) {
-            self.background.add(frame.band_db);
+        if self.in_gap {
+            if self.background.warming_up() {
+                self.unlearned_frames = GAP_PRIOR_FRAMES;
+            }
+        } else {
+            self.unlearned_frames = self.unlearned_frames.saturating_sub(1);
+            if !obs.voiced || !matches!(self.state, State::Speech(_)) {
+                self.background.add(frame.band_db);
+            }
         }
         let frame_start = frame.index * FRAME_MS;
         let frame_end = frame_start + FRAME_MS;
@@ -412,6 +454,11 @@ const BACKGROUND_FRAMES: usize = 300;
 /// from the first packet is then caught as soon as the voice rises 10 dB
 /// over its own quiet moments, and a noisy line soon gets its true level.
 const WARMUP_FRAMES: usize = 50;
+/// After a gap with nothing learned, audio for this long is judged as if the
+/// line were digitally silent, while the background learns from it. Long
+/// enough for a warm-up; short enough that noise coming with the caller's
+/// voice is soon known as noise and stops holding utterances open.
+const GAP_PRIOR_FRAMES: usize = 2 * WARMUP_FRAMES;
 
 impl Background {
     fn new() -> Self {
@@ -434,6 +481,11 @@ impl Background {
             seen >= rank
         })?;
         Some(SILENCE_DB + bin as f32)
+    }
+
+    /// Fewer frames heard than the warm-up takes.
+    fn warming_up(&self) -> bool {
+        self.window.len() < WARMUP_FRAMES
     }
 
     fn add(&mut self, energy_db: f32) {
@@ -743,5 +795,80 @@ mod tests {
         let found = utterances(&finished);
         assert_eq!(found.len(), 1);
         assert!(found[0].end_ms.abs_diff(2000) <= 60);
+    }
+
+    /// Deterministic white noise.
+    fn hiss(seconds: f32, amplitude: f32) -> Vec<f32> {
+        let mut state = 0x2545_f491_u32;
+        (0..(seconds * RATE) as usize)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                amplitude * (state as f32 / u32::MAX as f32 * 2.0 - 1.0)
+            })
+            .collect()
+    }
+
+    /// Noise, then speech over it, then the noise again.
+    fn noisy_speech() -> Vec<f32> {
+        let mut pcm = hiss(1.2, 0.01);
+        let noise = hiss(1.0, 0.01);
+        pcm.extend(buzz(1.0, 0.3).iter().zip(&noise).map(|(v, n)| v + n));
+        pcm.extend(hiss(1.5, 0.01));
+        pcm
+    }
+
+    #[test]
+    fn speech_right_after_a_gap_is_heard() {
+        // A silence-suppressing phone starts sending with the voice.
+        let mut vad = Endpointer::new(VadConfig::default());
+        let mut events = vad.push_gap(3 * 16_000);
+        events.extend(vad.push(&buzz(1.0, 0.3)));
+        events.extend(vad.push_gap(16_000));
+        assert!(
+            matches!(events.first(), Some(VadEvent::SpeechStarted { at_ms }) if *at_ms < 3100),
+            "{events:?}"
+        );
+        let found = utterances(&events);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].end_ms.abs_diff(4000) <= 60,
+            "{:?}",
+            found[0].end_ms
+        );
+    }
+
+    #[test]
+    fn a_gap_is_not_learned_as_the_line_level() {
+        let alone = {
+            let mut vad = Endpointer::new(VadConfig::default());
+            let mut events = vad.push(&noisy_speech());
+            events.extend(vad.finish());
+            utterances(&events)
+                .iter()
+                .map(|u| u.end_ms)
+                .collect::<Vec<_>>()
+        };
+        let after_gap = {
+            let mut vad = Endpointer::new(VadConfig::default());
+            let mut events = vad.push_gap(3 * 16_000);
+            events.extend(vad.push(&noisy_speech()));
+            events.extend(vad.finish());
+            utterances(&events)
+                .iter()
+                .map(|u| u.end_ms)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(alone.len(), 1, "{alone:?}");
+        assert_eq!(after_gap.len(), 1, "{after_gap:?}");
+        // Taken for digital silence, the gap made the hiss after the voice
+        // count as its tail.
+        assert!(
+            (after_gap[0] - 3000).abs_diff(alone[0]) <= 20,
+            "{} ms after the gap, {} ms alone",
+            after_gap[0] - 3000,
+            alone[0]
+        );
     }
 }

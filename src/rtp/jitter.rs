@@ -97,6 +97,9 @@ pub struct JitterBuffer {
     late_run: u32,
     concealer: Concealer,
     heard_audio: bool,
+    /// The last frame played had nothing received in it and no audible
+    /// concealment: before the first packet, or a gap past the fade.
+    last_frame_empty: bool,
     resyncs: u64,
     concealed_frames: u64,
     slack: SlackWindow,
@@ -164,6 +167,7 @@ impl JitterBuffer {
             late_run: 0,
             concealer: Concealer::default(),
             heard_audio: false,
+            last_frame_empty: true,
             resyncs: 0,
             concealed_frames: 0,
             slack: SlackWindow::new(0),
@@ -191,6 +195,13 @@ impl JitterBuffer {
     /// Re-anchorings after the first packet (jumps, late runs, overflow).
     pub fn resyncs(&self) -> u64 {
         self.resyncs
+    }
+
+    /// Whether the last frame polled carried no audio at all: nothing had
+    /// arrived for it, and concealment had faded to silence. A phone that
+    /// suppresses silence sends nothing between talkspurts.
+    pub fn last_frame_empty(&self) -> bool {
+        self.last_frame_empty
     }
 
     /// Frames in which missing audio was replaced by repeated audio.
@@ -295,6 +306,9 @@ impl JitterBuffer {
         if any_real {
             self.heard_audio = true;
         }
+        // Concealing before anything was heard repeats nothing.
+        let concealed = repeated && self.heard_audio;
+        self.last_frame_empty = !any_real && !concealed;
         if repeated && self.heard_audio {
             self.concealed_frames += 1;
         }
@@ -545,6 +559,32 @@ mod tests {
     }
 
     const LEAD: usize = (DEFAULT_PLAYOUT_DELAY_MS as usize / 20) * FRAME_SAMPLES;
+
+    #[test]
+    fn frames_with_nothing_received_are_marked_empty() {
+        // One second of talk, then the phone stops sending.
+        let mut packets = deliveries(&tone(8000), 160, 42, &[0]);
+        let mut buffer = JitterBuffer::new(G711::Pcmu, DEFAULT_PLAYOUT_DELAY_MS);
+        let mut empty = Vec::new();
+        for now in 0..2500 {
+            while packets.first().is_some_and(|p| p.arrival_ms <= now) {
+                let p = packets.remove(0);
+                buffer.push(now, p.timestamp, p.marker, &p.payload);
+            }
+            while buffer.poll_frame(now).is_some() {
+                empty.push(buffer.last_frame_empty());
+            }
+        }
+        let runs: Vec<(bool, usize)> = empty
+            .chunk_by(|a, b| a == b)
+            .map(|r| (r[0], r.len()))
+            .collect();
+        // Empty before the first packet plays, audio (then its concealment
+        // fading out) for the talk, empty once the fade is over.
+        assert_eq!(runs.len(), 3, "{runs:?}");
+        assert!(runs[0].0 && runs[2].0 && !runs[1].0, "{runs:?}");
+        assert!((50..=56).contains(&runs[1].1), "{runs:?}");
+    }
 
     #[test]
     fn in_order_packets_play_after_the_delay_unchanged() {

@@ -177,6 +177,12 @@ impl MediaReceiver {
         self.jitter.poll_frame(now_ms)
     }
 
+    /// Whether the last frame from [`poll_frame`](Self::poll_frame) had no
+    /// audio in it: no packet yet, or a gap longer than concealment covers.
+    pub fn last_frame_empty(&self) -> bool {
+        self.jitter.last_frame_empty()
+    }
+
     /// The next DTMF digit received (RFC 4733), one per key press.
     pub fn poll_dtmf(&mut self) -> Option<char> {
         self.dtmf.poll_digit()

@@ -475,11 +475,18 @@ impl CallTask {
         if let Some(b) = self.bridge.as_mut() {
             b.media.receive(now);
         }
-        let frame = self
-            .media
-            .receiver
-            .poll_frame(media_ms)
-            .unwrap_or([0; FRAME]);
+        let polled = self.media.receiver.poll_frame(media_ms);
+        // A gap in the caller's audio is not a silent line: the core must
+        // not learn its zeros as the caller's background noise.
+        let heard_nothing = polled.is_none() || self.media.receiver.last_frame_empty();
+        let frame = polled.unwrap_or([0; FRAME]);
+        let caller_input = |frame| {
+            if heard_nothing {
+                CallInput::NoCallerAudio
+            } else {
+                CallInput::CallerFrame(frame)
+            }
+        };
         self.record_audio(|rec| rec.caller(&frame));
         if let Some(b) = self.bridge.as_mut() {
             // Bridged: caller and agent hear each other; the recording goes
@@ -501,14 +508,12 @@ impl CallTask {
             // The caller's keys are for the agent, not the menu.
             while self.media.receiver.poll_dtmf().is_some() {}
             if self.transcribe_after_bridge {
-                self.call
-                    .handle_input(call_ms, CallInput::CallerFrame(&frame));
+                self.call.handle_input(call_ms, caller_input(&frame));
                 self.drain(call_ms);
             }
             return;
         }
-        self.call
-            .handle_input(call_ms, CallInput::CallerFrame(&frame));
+        self.call.handle_input(call_ms, caller_input(&frame));
         while let Some(digit) = self.media.receiver.poll_dtmf() {
             self.call_event(call_ms, "dtmf", &digit.to_string());
             self.call.handle_input(call_ms, CallInput::Dtmf(digit));
