@@ -82,6 +82,13 @@ fn fixture(id: &str) -> Vec<i16> {
     wav::read_wav(&path).unwrap().samples
 }
 
+/// Endpoints of `pcm` sent from its first sample, as a phone that never
+/// stops sending would.
+fn streamed_whole(pcm: &[i16]) -> Vec<(u64, u64)> {
+    let ticks: Vec<Tick> = pcm.chunks_exact(FRAME).map(Tick::Audio).collect();
+    endpoints(&ticks)
+}
+
 /// The phone's ticks: nothing through the greeting, then `pcm`, then
 /// nothing for a few seconds.
 fn after_greeting(pcm: &[i16]) -> Vec<Tick<'_>> {
@@ -104,8 +111,7 @@ fn noise_that_comes_with_the_voice_does_not_hold_the_end_open() {
     let mut failures = Vec::new();
     for id in FIXTURES {
         let pcm = fixture(id);
-        let whole: Vec<Tick> = pcm.chunks_exact(FRAME).map(Tick::Audio).collect();
-        let reference = endpoints(&whole);
+        let reference = streamed_whole(&pcm);
         let got = shifted(&endpoints(&after_greeting(&pcm)), GREETING_MS);
         let ends_match = reference.len() == got.len()
             && reference
@@ -127,8 +133,7 @@ fn a_phone_that_starts_sending_mid_word_is_still_heard() {
     let mut failures = Vec::new();
     for id in FIXTURES {
         let pcm = fixture(id);
-        let whole: Vec<Tick> = pcm.chunks_exact(FRAME).map(Tick::Audio).collect();
-        let reference = endpoints(&whole);
+        let reference = streamed_whole(&pcm);
         // The phone's own detector clipped the first 40 ms of the first word.
         let cut_ms = reference[0].0 + 40;
         let cut = &pcm[(cut_ms * 8) as usize..];

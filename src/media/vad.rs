@@ -797,25 +797,13 @@ mod tests {
         assert!(found[0].end_ms.abs_diff(2000) <= 60);
     }
 
-    /// Deterministic white noise.
-    fn hiss(seconds: f32, amplitude: f32) -> Vec<f32> {
-        let mut state = 0x2545_f491_u32;
-        (0..(seconds * RATE) as usize)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 17;
-                state ^= state << 5;
-                amplitude * (state as f32 / u32::MAX as f32 * 2.0 - 1.0)
-            })
-            .collect()
-    }
-
     /// Noise, then speech over it, then the noise again.
     fn noisy_speech() -> Vec<f32> {
-        let mut pcm = hiss(1.2, 0.01);
-        let noise = hiss(1.0, 0.01);
-        pcm.extend(buzz(1.0, 0.3).iter().zip(&noise).map(|(v, n)| v + n));
-        pcm.extend(hiss(1.5, 0.01));
+        let mut speech = buzz(1.0, 0.3);
+        mix(&mut speech, &noise(1.0, 0.01, 0x2545_f491));
+        let mut pcm = noise(1.2, 0.01, 0x2545_f491);
+        pcm.extend(speech);
+        pcm.extend(noise(1.5, 0.01, 0x2545_f491));
         pcm
     }
 
