@@ -9,6 +9,7 @@ use super::CliResult;
 use crate::runtime::bench_asr::{AsrBenchOptions, run_asr_bench};
 use crate::runtime::bench_media::{MediaBenchOptions, run_media_bench};
 use crate::runtime::bench_sipp::{SetupRateOptions, run_setup_rate};
+use crate::runtime::held_callers::{HoldOptions, hold_calls};
 use crate::runtime::load::{LoadOptions, LoadReport, run_load};
 
 #[derive(clap::Args)]
@@ -305,32 +306,33 @@ pub fn run(args: Args) -> CliResult {
             (common, opts)
         }
         What::Hold { common, seconds } => {
-            let silence =
-                std::env::temp_dir().join(format!("ivr-bench-silence-{}.wav", std::process::id()));
-            // A muted phone still sends RTP: silence for the whole call.
-            let samples = seconds as usize * 8000;
-            crate::media::wav::write_wav_pcm16(&silence, 8000, &vec![0i16; samples])?;
-            let opts = LoadOptions {
+            let opts = HoldOptions {
                 target: common.target.clone(),
-                fixtures: vec![silence],
                 calls: common.calls,
                 stagger_ms: common.stagger_ms,
-                wait_for_prompt_ms: 0,
-                listen_ms: 1000,
+                hold_ms: seconds * 1000,
                 rounds: common.rounds,
                 watch_pid: common.watch_pid,
             };
-            (common, opts)
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let report = runtime.block_on(hold_calls(&opts))?;
+            return print_report(&common, &report);
         }
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let report = runtime.block_on(run_load(&opts));
+    print_report(&common, &report)
+}
+
+fn print_report(common: &Common, report: &LoadReport) -> CliResult {
     if common.json {
-        println!("{}", serde_json::to_string(&report)?);
+        println!("{}", serde_json::to_string(report)?);
     } else {
-        print_readable(&report);
+        print_readable(report);
     }
     Ok(())
 }
@@ -376,8 +378,8 @@ fn print_readable(r: &LoadReport) {
         );
     }
     println!(
-        "engine packets: {} received, {} late (> 40 ms behind schedule), worst {:.0} ms",
-        r.packets, r.late_packets, r.max_lateness_ms
+        "engine packets: {} received, {} late (> 40 ms behind schedule), worst {:.0} ms, {} lost",
+        r.packets, r.late_packets, r.max_lateness_ms, r.lost_packets
     );
     if let (Some(start), Some(peak)) = (r.rss_start_kb, r.rss_peak_kb) {
         println!("engine memory: {start} kB at the start, {peak} kB at the highest");

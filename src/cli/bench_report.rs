@@ -525,9 +525,12 @@ fn cpu_table(out: &mut String, runs: &[(usize, Result<LoadReport, String>)]) {
             let wall_s = (r.ended_unix_ms - r.started_unix_ms) as f64 / 1000.0;
             // Every packet the callers heard is 20 ms of one call.
             let call_s = r.packets as f64 * 0.02;
+            let stolen = r
+                .host_steal_s
+                .map_or("not measured".to_string(), |s| format!("{:.2}", s / wall_s));
             (wall_s > 0.0 && call_s > 0.0).then(|| {
                 format!(
-                    "| {n} | {:.2} | {:.2} | {:.2} | {:.0} |",
+                    "| {n} | {:.2} | {:.2} | {:.2} | {stolen} | {:.0} |",
                     engine / wall_s,
                     generator / wall_s,
                     (engine + generator) / wall_s,
@@ -544,13 +547,15 @@ fn cpu_table(out: &mut String, runs: &[(usize, Result<LoadReport, String>)]) {
         "CPU during each level, from /proc (user + system, over the whole load, ramp-up and \
          hang-ups included), in cores of the 2. The engine's cost per call-second counts \
          everything a held call costs it: the kernel's UDP send and receive, tokio, and the \
-         media pipeline.\n"
+         media pipeline. Taken by the host: CPU time the hypervisor gave to other machines \
+         while this one had work ready (steal in /proc/stat); what it takes, neither the \
+         engine nor the load generator gets.\n"
     );
     let _ = writeln!(
         out,
-        "| held calls | engine, cores | load generator, cores | both | engine CPU µs per call-second |"
+        "| held calls | engine, cores | load generator, cores | both | taken by the host, cores | engine CPU µs per call-second |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|");
     for row in rows {
         let _ = writeln!(out, "{row}");
     }
@@ -573,24 +578,25 @@ fn capacity_section(out: &mut String, results: &Path) {
             "Callers who listen to the greeting and reprompts and say nothing, their phones \
              sending silent RTP all along, as a muted phone does (`ivr bench hold`, one process \
              for all callers, on the same 2 cores as the engine). Late at the caller: a packet \
-             arriving more than 40 ms behind the engine's schedule. Sent late: the engine's own \
+             arriving more than 40 ms behind the engine's schedule. Lost: missing from the \
+             engine's sequence numbers at the caller. Sent late: the engine's own \
              count, from its call records, of 20 ms sends that left over 40 ms behind schedule.\n"
         );
         let _ = writeln!(
             out,
-            "| held calls | failed | engine packets | late at the caller | worst lateness ms | sent late by the engine | INVITE to 200 OK median ms | p95 | max |"
+            "| held calls | failed | engine packets | late at the caller | worst lateness ms | lost | sent late by the engine | INVITE to 200 OK median ms | p95 | max |"
         );
-        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
         let store = Store::open(&results.join("calls.sqlite")).ok();
         let mut best = None;
         let mut nearly = None;
         for (n, run) in &runs {
             match run {
                 Ok(r) => {
-                    if r.failed == 0 && r.late_packets == 0 && r.packets > 0 {
+                    if r.failed == 0 && r.late_packets + r.lost_packets == 0 && r.packets > 0 {
                         best = Some(*n);
                     }
-                    if r.failed == 0 && r.late_packets * 1000 < r.packets {
+                    if r.failed == 0 && (r.late_packets + r.lost_packets) * 1000 < r.packets {
                         nearly = Some(*n);
                     }
                     let sent_late = store
@@ -599,12 +605,13 @@ fn capacity_section(out: &mut String, results: &Path) {
                         .map_or("not recorded".to_string(), |late| late.to_string());
                     let _ = writeln!(
                         out,
-                        "| {n} | {} | {} | {} ({:.2}%) | {:.0} | {sent_late} | {:.1} | {:.1} | {:.1} |",
+                        "| {n} | {} | {} | {} ({:.2}%) | {:.0} | {} | {sent_late} | {:.1} | {:.1} | {:.1} |",
                         r.failed,
                         r.packets,
                         r.late_packets,
                         100.0 * r.late_packets as f64 / r.packets.max(1) as f64,
                         r.max_lateness_ms,
+                        r.lost_packets,
                         r.setup_ms.median,
                         r.setup_ms.p95,
                         r.setup_ms.max
@@ -619,8 +626,8 @@ fn capacity_section(out: &mut String, results: &Path) {
             |n: Option<usize>| n.map_or("none of the levels measured".into(), |n| n.to_string());
         let _ = writeln!(
             out,
-            "\nLargest number of held calls with media flowing and no late packet: **{}** \
-             (with under 0.1% late: {}).\n",
+            "\nLargest number of held calls with media flowing and no late or lost packet: **{}** \
+             (with under 0.1% late or lost: {}).\n",
             level(best),
             level(nearly)
         );
@@ -791,7 +798,7 @@ mod tests {
         );
     }
 
-    fn held(calls: usize, engine_cpu_s: Option<f64>) -> LoadReport {
+    fn held(calls: usize, engine_cpu_s: Option<f64>, steal_s: Option<f64>) -> LoadReport {
         // 10 s of load; 500 packets a call is 10 call-seconds each.
         serde_json::from_value(serde_json::json!({
             "calls": calls, "rounds": 1, "started_unix_ms": 0, "ended_unix_ms": 10_000,
@@ -799,6 +806,7 @@ mod tests {
             "voice_to_voice_ms": Stats::default(), "packets": 500 * calls,
             "late_packets": 0, "max_lateness_ms": 0.0, "rss_start_kb": null,
             "rss_peak_kb": null, "engine_cpu_s": engine_cpu_s, "generator_cpu_s": 4.0,
+            "host_steal_s": steal_s,
         }))
         .unwrap()
     }
@@ -819,21 +827,30 @@ mod tests {
     #[test]
     fn cpu_per_call_second_counts_every_packet_heard_as_20_ms() {
         let runs = vec![
-            (100, Ok(held(100, Some(5.0)))),
-            (200, Ok(held(200, None))),
+            (100, Ok(held(100, Some(5.0), Some(1.5)))),
+            (150, Ok(held(150, Some(5.0), None))),
+            (200, Ok(held(200, None, None))),
             (300, Err("no run".to_string())),
         ];
         let mut out = String::new();
         cpu_table(&mut out, &runs);
         // 5 CPU s over 10 s is half a core; over 1,000 call-seconds, 5,000
-        // µs each. Levels without a watched engine have no row.
-        assert!(out.contains("| 100 | 0.50 | 0.40 | 0.90 | 5000 |"), "{out}");
+        // µs each; 1.5 s stolen is 0.15 of a core. Levels without a watched
+        // engine have no row; a report from before steal was measured says so.
+        assert!(
+            out.contains("| 100 | 0.50 | 0.40 | 0.90 | 0.15 | 5000 |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("| 150 | 0.50 | 0.40 | 0.90 | not measured | 3333 |"),
+            "{out}"
+        );
         assert!(
             !out.contains("| 200 |") && !out.contains("| 300 |"),
             "{out}"
         );
         let mut none = String::new();
-        cpu_table(&mut none, &[(200, Ok(held(200, None)))]);
+        cpu_table(&mut none, &[(200, Ok(held(200, None, None)))]);
         assert!(none.is_empty());
     }
 

@@ -16,6 +16,7 @@ use crate::media::wav::{self, WavError};
 use crate::rtp::jitter::MAX_PACKET_SAMPLES;
 use crate::rtp::{G711, MediaReceiver, MediaSender, ReceiverConfig, RtpPacket};
 use crate::runtime::clock::Clock;
+use crate::runtime::pacing::Pacing;
 use crate::runtime::rtp_leg::g711;
 use crate::runtime::rtp_socket::RtpSocket;
 use crate::sip::{Endpoint, EndpointConfig, Input, Output, Peer, SipError, SipEvent, Transport};
@@ -77,50 +78,12 @@ pub struct DialReport {
     pub remote_hung_up: bool,
     /// RTP packets received from the engine.
     pub packets: u64,
-    /// Packets that arrived more than [`LATE_MS`] behind the sender's own
+    /// Packets that arrived more than [`LATE_MS`](crate::runtime::pacing::LATE_MS) behind the sender's own
     /// schedule (its RTP timestamps): what a caller hears as a gap.
     pub late_packets: u64,
     pub max_lateness_ms: f64,
-}
-
-/// How far behind schedule a packet may arrive before it counts as late:
-/// two frames, what a small jitter buffer still absorbs.
-pub const LATE_MS: f64 = 40.0;
-
-/// Tracks how far each packet arrives behind the schedule its RTP
-/// timestamp implies, relative to the earliest packet seen.
-#[derive(Default)]
-struct Pacing {
-    first: Option<(Instant, u32)>,
-    /// The smallest arrival offset seen (ms): the schedule's baseline.
-    best: f64,
-    offsets: Vec<f64>,
-}
-
-impl Pacing {
-    fn packet(&mut self, at: Instant, bytes: &[u8]) {
-        let Ok(p) = crate::rtp::RtpPacket::parse(bytes) else {
-            return;
-        };
-        let (t0, ts0) = *self.first.get_or_insert((at, p.timestamp));
-        let media_ms = f64::from(p.timestamp.wrapping_sub(ts0) as i32) / 8.0;
-        let offset = at.duration_since(t0).as_secs_f64() * 1000.0 - media_ms;
-        self.best = self.best.min(offset);
-        self.offsets.push(offset);
-    }
-
-    fn late(&self) -> (u64, f64) {
-        let mut late = 0;
-        let mut worst: f64 = 0.0;
-        for o in &self.offsets {
-            let behind = o - self.best;
-            worst = worst.max(behind);
-            if behind > LATE_MS {
-                late += 1;
-            }
-        }
-        (late, worst)
-    }
+    /// Packets that never arrived (gaps in the sequence numbers).
+    pub lost_packets: u64,
 }
 
 pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
@@ -227,7 +190,7 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
                     {
                         first_answer_packet = Some(arrived);
                     }
-                    pacing.packet(arrived, bytes);
+                    pacing.packet(arrived.into_std(), bytes);
                     receiver.push_packet(now_ms.saturating_sub(age.as_millis() as u64), bytes);
                 });
                 let media_ms = media_start + ticks * 20;
@@ -317,9 +280,10 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
     let voice_to_ear_ms = since_speech_end(first_answer);
     let (late_packets, max_lateness_ms) = pacing.late();
     Ok(DialReport {
-        packets: pacing.offsets.len() as u64,
+        packets: pacing.packets(),
         late_packets,
         max_lateness_ms,
+        lost_packets: pacing.lost(),
         answered: true,
         setup_ms,
         heard_ms: heard.len() as u64 / 8,

@@ -46,6 +46,9 @@ pub struct LoadReport {
     pub packets: u64,
     pub late_packets: u64,
     pub max_lateness_ms: f64,
+    /// Packets that never reached the caller (sequence gaps).
+    #[serde(default)]
+    pub lost_packets: u64,
     /// The engine's resident memory when the load started and at its
     /// highest during it (kB, from /proc), when a pid was watched.
     pub rss_start_kb: Option<u64>,
@@ -58,6 +61,11 @@ pub struct LoadReport {
     /// what the engine could not have.
     #[serde(default)]
     pub generator_cpu_s: Option<f64>,
+    /// CPU seconds the hypervisor gave to other guests while this machine's
+    /// processes were ready to run (`steal` in /proc/stat, all cores): on a
+    /// shared virtual machine, late packets often come from there.
+    #[serde(default)]
+    pub host_steal_s: Option<f64>,
     /// The slowest answers and what the caller said.
     #[serde(default)]
     pub slowest: Vec<SlowAnswer>,
@@ -97,14 +105,7 @@ impl Stats {
 }
 
 pub async fn run_load(opts: &LoadOptions) -> LoadReport {
-    let started_unix_ms = crate::runtime::clock::unix_ms();
-    let rss_start_kb = opts.watch_pid.and_then(rss_kb);
-    let engine_cpu_start = opts.watch_pid.and_then(cpu_seconds);
-    let generator_cpu_start = cpu_seconds(std::process::id());
-    let peak = Arc::new(AtomicU64::new(rss_start_kb.unwrap_or(0)));
-    let sampler = opts
-        .watch_pid
-        .map(|pid| tokio::spawn(sample_peak_rss(pid, peak.clone())));
+    let watch = Watch::start(opts.watch_pid);
     let mut reports: Vec<(PathBuf, DialReport)> = Vec::new();
     let mut failures = Vec::new();
     for round in 0..opts.rounds.max(1) {
@@ -112,39 +113,92 @@ pub async fn run_load(opts: &LoadOptions) -> LoadReport {
         reports.append(&mut done);
         failures.append(&mut failed);
     }
-    let rss_peak_kb = sampler.map(|task| {
-        task.abort();
-        peak.load(Ordering::Relaxed)
-    });
-    let used = |start: Option<f64>, pid: Option<u32>| Some(cpu_seconds(pid?)? - start?);
-    let engine_cpu_s = used(engine_cpu_start, opts.watch_pid);
-    let generator_cpu_s = used(generator_cpu_start, Some(std::process::id()));
     let slowest = slowest_answers(&reports, SLOWEST_SHOWN);
     let reports: Vec<DialReport> = reports.into_iter().map(|(_, r)| r).collect();
     let setup: Vec<f64> = reports.iter().map(|r| r.setup_ms).collect();
     let v2v: Vec<f64> = reports.iter().filter_map(|r| r.voice_to_voice_ms).collect();
     let v2e: Vec<f64> = reports.iter().filter_map(|r| r.voice_to_ear_ms).collect();
-    LoadReport {
-        calls: opts.calls,
-        rounds: opts.rounds.max(1),
-        started_unix_ms,
-        ended_unix_ms: crate::runtime::clock::unix_ms(),
-        failed: failures.len(),
-        failures: failures.into_iter().take(5).collect(),
-        setup_ms: Stats::of(&setup),
-        voice_to_voice_ms: Stats::of(&v2v),
-        voice_to_ear_ms: Stats::of(&v2e),
-        packets: reports.iter().map(|r| r.packets).sum(),
-        late_packets: reports.iter().map(|r| r.late_packets).sum(),
-        max_lateness_ms: reports
-            .iter()
-            .map(|r| r.max_lateness_ms)
-            .fold(0.0, f64::max),
-        rss_start_kb,
-        rss_peak_kb,
-        engine_cpu_s,
-        generator_cpu_s,
-        slowest,
+    let mut report = watch.finish(opts.calls, opts.rounds.max(1), failures, &setup);
+    report.voice_to_voice_ms = Stats::of(&v2v);
+    report.voice_to_ear_ms = Stats::of(&v2e);
+    report.packets = reports.iter().map(|r| r.packets).sum();
+    report.late_packets = reports.iter().map(|r| r.late_packets).sum();
+    report.lost_packets = reports.iter().map(|r| r.lost_packets).sum();
+    report.max_lateness_ms = reports
+        .iter()
+        .map(|r| r.max_lateness_ms)
+        .fold(0.0, f64::max);
+    report.slowest = slowest;
+    report
+}
+
+/// What a load samples of the engine's process and its own while it runs:
+/// wall-clock span, resident memory, CPU time.
+pub struct Watch {
+    started_unix_ms: i64,
+    pid: Option<u32>,
+    rss_start_kb: Option<u64>,
+    engine_cpu_start: Option<f64>,
+    generator_cpu_start: Option<f64>,
+    steal_start: Option<f64>,
+    peak: Arc<AtomicU64>,
+    sampler: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Watch {
+    /// Starts watching `pid` (when given); call within a tokio runtime.
+    pub fn start(pid: Option<u32>) -> Watch {
+        let rss_start_kb = pid.and_then(rss_kb);
+        let peak = Arc::new(AtomicU64::new(rss_start_kb.unwrap_or(0)));
+        Watch {
+            started_unix_ms: crate::runtime::clock::unix_ms(),
+            pid,
+            rss_start_kb,
+            engine_cpu_start: pid.and_then(cpu_seconds),
+            generator_cpu_start: cpu_seconds(std::process::id()),
+            steal_start: steal_seconds(),
+            sampler: pid.map(|pid| tokio::spawn(sample_peak_rss(pid, peak.clone()))),
+            peak,
+        }
+    }
+
+    /// A report with what was watched, the calls' setup times and
+    /// failures; the media figures are left for the load to fill in.
+    pub fn finish(
+        self,
+        calls: usize,
+        rounds: usize,
+        failures: Vec<String>,
+        setup_ms: &[f64],
+    ) -> LoadReport {
+        let rss_peak_kb = self.sampler.map(|task| {
+            task.abort();
+            self.peak.load(Ordering::Relaxed)
+        });
+        let used = |start: Option<f64>, pid: Option<u32>| Some(cpu_seconds(pid?)? - start?);
+        LoadReport {
+            calls,
+            rounds,
+            started_unix_ms: self.started_unix_ms,
+            ended_unix_ms: crate::runtime::clock::unix_ms(),
+            failed: failures.len(),
+            failures: failures.into_iter().take(5).collect(),
+            setup_ms: Stats::of(setup_ms),
+            voice_to_voice_ms: Stats::default(),
+            voice_to_ear_ms: Stats::default(),
+            packets: 0,
+            late_packets: 0,
+            max_lateness_ms: 0.0,
+            lost_packets: 0,
+            rss_start_kb: self.rss_start_kb,
+            rss_peak_kb,
+            engine_cpu_s: used(self.engine_cpu_start, self.pid),
+            generator_cpu_s: used(self.generator_cpu_start, Some(std::process::id())),
+            host_steal_s: steal_seconds()
+                .zip(self.steal_start)
+                .map(|(now, start)| now - start),
+            slowest: Vec::new(),
+        }
     }
 }
 
@@ -229,6 +283,20 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(parse_cpu_ticks(&stat)? as f64 / ticks_per_s as f64)
 }
 
+/// CPU time stolen by the hypervisor since boot, all cores, seconds.
+pub fn steal_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks_per_s = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok()??;
+    Some(parse_steal_ticks(&stat)? as f64 / ticks_per_s as f64)
+}
+
+/// The 8th number of the `cpu` line: user nice system idle iowait irq
+/// softirq steal.
+fn parse_steal_ticks(stat: &str) -> Option<u64> {
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    line.split_whitespace().nth(8)?.parse().ok()
+}
+
 /// utime + stime, the 14th and 15th fields. The name (2nd) is in
 /// parentheses and may hold spaces or parentheses, so count from the last
 /// closing one.
@@ -253,6 +321,7 @@ mod tests {
             packets: 0,
             late_packets: 0,
             max_lateness_ms: 0.0,
+            lost_packets: 0,
             answered: true,
             setup_ms: 1.0,
             heard_ms: 0,
@@ -304,6 +373,15 @@ mod tests {
         assert_eq!(parse_vm_rss(status), Some(160_872));
         assert_eq!(parse_vm_rss("Name:\tivr\n"), None);
         assert!(rss_kb(std::process::id()).is_some_and(|kb| kb > 0));
+    }
+
+    #[test]
+    fn steal_is_read_from_the_cpu_line() {
+        let stat = "cpu  4217527 22495 565432 4524829 31163 0 29477 142308 0 0\n\
+                    cpu0 1 2 3 4 5 6 7 8 0 0\n";
+        assert_eq!(parse_steal_ticks(stat), Some(142_308));
+        assert_eq!(parse_steal_ticks("cpu0 1 2 3\n"), None);
+        assert!(steal_seconds().is_some());
     }
 
     #[test]

@@ -1,0 +1,131 @@
+//! What a bench caller measures of the engine's RTP stream: how far each
+//! packet arrived behind the schedule its RTP timestamp implies, and how
+//! many never came (gaps in the sequence numbers).
+
+use std::time::Instant;
+
+use crate::rtp::RtpPacket;
+
+/// How far behind schedule a packet may arrive before it counts as late:
+/// two frames, what a small jitter buffer still absorbs.
+pub const LATE_MS: f64 = 40.0;
+
+/// One stream's arrivals, relative to the earliest packet seen.
+#[derive(Debug, Default)]
+pub struct Pacing {
+    first: Option<(Instant, u32)>,
+    /// The smallest arrival offset seen (ms): the schedule's baseline.
+    best: f64,
+    offsets: Vec<f64>,
+    /// First and highest sequence number, extended past wrap-around.
+    first_seq: Option<i64>,
+    highest_seq: i64,
+}
+
+impl Pacing {
+    pub fn packet(&mut self, at: Instant, bytes: &[u8]) {
+        let Ok(p) = RtpPacket::parse(bytes) else {
+            return;
+        };
+        let (t0, ts0) = *self.first.get_or_insert((at, p.timestamp));
+        let media_ms = f64::from(p.timestamp.wrapping_sub(ts0) as i32) / 8.0;
+        let offset = at.duration_since(t0).as_secs_f64() * 1000.0 - media_ms;
+        self.best = self.best.min(offset);
+        self.offsets.push(offset);
+        self.sequence(p.sequence);
+    }
+
+    fn sequence(&mut self, seq: u16) {
+        let Some(first) = self.first_seq else {
+            self.first_seq = Some(i64::from(seq));
+            self.highest_seq = i64::from(seq);
+            return;
+        };
+        // The extension of `seq` nearest to the highest seen so far; one
+        // from before the first packet seen moves the start back.
+        let step = i64::from(seq.wrapping_sub(self.highest_seq as u16) as i16);
+        let extended = self.highest_seq + step;
+        self.highest_seq = self.highest_seq.max(extended);
+        self.first_seq = Some(first.min(extended));
+    }
+
+    /// Packets received.
+    pub fn packets(&self) -> u64 {
+        self.offsets.len() as u64
+    }
+
+    /// Packets more than [`LATE_MS`] behind schedule, and the worst delay.
+    pub fn late(&self) -> (u64, f64) {
+        let mut late = 0;
+        let mut worst: f64 = 0.0;
+        for o in &self.offsets {
+            let behind = o - self.best;
+            worst = worst.max(behind);
+            if behind > LATE_MS {
+                late += 1;
+            }
+        }
+        (late, worst)
+    }
+
+    /// Packets missing between the first and the last sequence number.
+    pub fn lost(&self) -> u64 {
+        let Some(first) = self.first_seq else {
+            return 0;
+        };
+        let expected = (self.highest_seq - first + 1) as u64;
+        expected.saturating_sub(self.packets())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn packet(seq: u16, ts: u32) -> Vec<u8> {
+        let mut p = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        p[2..4].copy_from_slice(&seq.to_be_bytes());
+        p[4..8].copy_from_slice(&ts.to_be_bytes());
+        p.extend_from_slice(&[0xFF; 160]);
+        p
+    }
+
+    #[test]
+    fn a_packet_behind_its_timestamp_is_late() {
+        let t0 = Instant::now();
+        let mut pacing = Pacing::default();
+        for n in 0..10u16 {
+            // The fifth packet comes 50 ms behind, the rest on time.
+            let extra = if n == 5 { 50 } else { 0 };
+            let at = t0 + Duration::from_millis(u64::from(n) * 20 + extra);
+            pacing.packet(at, &packet(n, u32::from(n) * 160));
+        }
+        let (late, worst) = pacing.late();
+        assert_eq!((pacing.packets(), late, pacing.lost()), (10, 1, 0));
+        assert!((worst - 50.0).abs() < 1e-6, "worst {worst}");
+    }
+
+    #[test]
+    fn gaps_in_the_sequence_are_lost_across_wrap_around() {
+        let t0 = Instant::now();
+        let mut pacing = Pacing::default();
+        let seqs = [65_533u16, 65_534, 0, 1, 3, 2, 6];
+        for (i, seq) in seqs.into_iter().enumerate() {
+            let at = t0 + Duration::from_millis(i as u64 * 20);
+            pacing.packet(at, &packet(seq, i as u32 * 160));
+        }
+        // 65,533 to 6 is 10 numbers; 65,535, 4 and 5 never came.
+        assert_eq!((pacing.packets(), pacing.lost()), (7, 3));
+    }
+
+    #[test]
+    fn what_is_not_rtp_is_not_counted() {
+        let mut pacing = Pacing::default();
+        pacing.packet(Instant::now(), b"hello");
+        assert_eq!(
+            (pacing.packets(), pacing.lost(), pacing.late().0),
+            (0, 0, 0)
+        );
+    }
+}
