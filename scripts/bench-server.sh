@@ -60,7 +60,7 @@ echo "{\"rss_kb\": $(awk '/^VmRSS:/ {print $2}' "/proc/$server/status")}" > "$re
 # within a few seconds; stop climbing once calls fail or over 5% of the
 # packets are late (on a shared machine a level can lose a few packets to
 # someone else's burst and the next one still be clean).
-for n in ${BENCH_HOLD:-100 250 500 750 1000 1500 2000}; do
+for n in ${BENCH_HOLD:-100 250 500 750 1000 1250 1500 2000}; do
   echo "   $n held calls" >&2
   "$ivr" bench hold --target "$target" --calls "$n" --seconds 12 --stagger-ms 3 \
     --watch-pid "$server" --json > "$results/hold-$n.json"

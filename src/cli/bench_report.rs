@@ -576,8 +576,9 @@ fn capacity_section(out: &mut String, results: &Path) {
         let _ = writeln!(
             out,
             "Callers who listen to the greeting and reprompts and say nothing, their phones \
-             sending silent RTP all along, as a muted phone does (`ivr bench hold`, one process \
-             for all callers, on the same 2 cores as the engine). Late at the caller: a packet \
+             sending silent RTP all along, as a muted phone does (`ivr bench hold`: one task \
+             with one SIP socket and one RTP port for all callers, on the same 2 cores as the \
+             engine). Late at the caller: a packet \
              arriving more than 40 ms behind the engine's schedule. Lost: missing from the \
              engine's sequence numbers at the caller. Sent late: the engine's own \
              count, from its call records, of 20 ms sends that left over 40 ms behind schedule.\n"

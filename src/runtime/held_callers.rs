@@ -155,10 +155,6 @@ impl Callers {
             tokio::select! {
                 _ = tick.tick() => {
                     let now = Instant::now();
-                    while to_place > 0 && started + stagger * (opts.calls - to_place) as u32 <= now {
-                        self.invite(now, &opts.target, tally);
-                        to_place -= 1;
-                    }
                     rtp.drain_all(|age, bytes| {
                         if let Ok(p) = RtpPacket::parse(bytes) {
                             let arrived = (now - age).into_std();
@@ -166,6 +162,12 @@ impl Callers {
                         }
                     });
                     self.send_or_hang_up(now, rtp, &mut packet);
+                    // After the media, so a call's setup time starts when
+                    // its INVITE leaves, not a tick's worth of packets before.
+                    while to_place > 0 && started + stagger * (opts.calls - to_place) as u32 <= now {
+                        self.invite(&opts.target, tally);
+                        to_place -= 1;
+                    }
                 }
                 received = self.sip.recv_from(&mut buf) => {
                     let (n, addr) = received?;
@@ -192,7 +194,7 @@ impl Callers {
         }
     }
 
-    fn invite(&mut self, now: Instant, target: &str, tally: &mut Tally) {
+    fn invite(&mut self, target: &str, tally: &mut Tally) {
         let peer = Peer {
             transport: Transport::Udp,
             addr: self.server,
@@ -209,7 +211,7 @@ impl Callers {
                 self.calls.insert(
                     call,
                     Held {
-                        invited: now,
+                        invited: Instant::now(),
                         media: None,
                     },
                 );
