@@ -699,7 +699,7 @@ mod tests {
         );
         assert!(store.called_since("+1555", 2_000, "other").unwrap());
         assert!(!store.called_since("+999", 0, "now").unwrap());
-        let _ = std::fs::remove_file(&path);
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 
     #[test]

@@ -170,11 +170,13 @@ fn concurrent_renders_of_one_prompt_agree() {
 
 #[test]
 fn empty_text_is_an_error() {
-    let renderer = PromptRenderer::new(scratch("empty"));
+    let dir = scratch("empty");
+    let renderer = PromptRenderer::new(&dir);
     assert!(matches!(
         renderer.render("  \n", Language::En),
         Err(TtsError::EmptyText)
     ));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
