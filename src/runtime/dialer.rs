@@ -101,14 +101,7 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
     // writable once: without this the first INVITE waits for its retransmit.
     sip.writable().await?;
     let clock = Clock::new();
-    let mut endpoint = Endpoint::new(EndpointConfig {
-        local_addr: sip.local_addr()?,
-        user_agent: format!("ivr-dial/{}", env!("CARGO_PKG_VERSION")),
-        codecs: vec![crate::sip::Codec::Pcmu, crate::sip::Codec::Pcma],
-        seed: crate::runtime::clock::unix_ms() as u64,
-        agents: Vec::new(),
-        realm: "ivr".to_string(),
-    });
+    let mut endpoint = caller_endpoint(sip.local_addr()?, "ivr-dial");
     let peer = Peer {
         transport: Transport::Udp,
         addr: server,
@@ -350,11 +343,7 @@ impl SipLink {
 
     /// When the endpoint next needs its timers run.
     fn wake_at(&self) -> Instant {
-        self.endpoint
-            .poll_timeout()
-            .map_or(Instant::now() + Duration::from_secs(3600), |ms| {
-                self.clock.instant_at(ms).into()
-            })
+        timers_due(&self.endpoint, &self.clock)
     }
 
     /// A datagram of `n` bytes in `buf` from `addr`.
@@ -395,6 +384,27 @@ impl SipLink {
             }
         }
     }
+}
+
+/// A SIP endpoint that places calls from `local_addr`, offering G.711.
+pub fn caller_endpoint(local_addr: SocketAddr, agent: &str) -> Endpoint {
+    Endpoint::new(EndpointConfig {
+        local_addr,
+        user_agent: format!("{agent}/{}", env!("CARGO_PKG_VERSION")),
+        codecs: vec![crate::sip::Codec::Pcmu, crate::sip::Codec::Pcma],
+        seed: crate::runtime::clock::unix_ms() as u64,
+        agents: Vec::new(),
+        realm: "ivr".to_string(),
+    })
+}
+
+/// When `endpoint` next needs its timers run, on `clock`.
+pub fn timers_due(endpoint: &Endpoint, clock: &Clock) -> Instant {
+    endpoint
+        .poll_timeout()
+        .map_or(Instant::now() + Duration::from_secs(3600), |ms| {
+            clock.instant_at(ms).into()
+        })
 }
 
 /// Where the caller's speech in a file ends, by the engine's own endpointer.

@@ -20,12 +20,12 @@ use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
 use crate::rtp::{MediaSender, RtpPacket};
 use crate::runtime::clock::Clock;
-use crate::runtime::dialer::{DialError, target_addr};
+use crate::runtime::dialer::{DialError, caller_endpoint, target_addr, timers_due};
 use crate::runtime::load::{LoadReport, Watch};
 use crate::runtime::pacing::Pacing;
 use crate::runtime::rtp_leg::g711;
 use crate::runtime::rtp_socket::RtpSocket;
-use crate::sip::{CallHandle, Endpoint, EndpointConfig, Input, Output, Peer, SipEvent, Transport};
+use crate::sip::{CallHandle, Endpoint, Input, Output, Peer, SipEvent, Transport};
 
 #[derive(Debug, Clone)]
 pub struct HoldOptions {
@@ -83,14 +83,7 @@ pub async fn hold_calls(opts: &HoldOptions) -> Result<LoadReport, DialError> {
     rtp.set_receive_buffer(RECEIVE_BUFFER)?;
     let clock = Clock::new();
     let mut caller = Callers {
-        endpoint: Endpoint::new(EndpointConfig {
-            local_addr: sip.local_addr()?,
-            user_agent: format!("ivr-bench-hold/{}", env!("CARGO_PKG_VERSION")),
-            codecs: vec![crate::sip::Codec::Pcmu, crate::sip::Codec::Pcma],
-            seed: crate::runtime::clock::unix_ms() as u64,
-            agents: Vec::new(),
-            realm: "ivr".to_string(),
-        }),
+        endpoint: caller_endpoint(sip.local_addr()?, "ivr-bench-hold"),
         sip,
         clock,
         server,
@@ -158,7 +151,7 @@ impl Callers {
                     rtp.drain_all(|age, bytes| {
                         if let Ok(p) = RtpPacket::parse(bytes) {
                             let arrived = (now - age).into_std();
-                            tally.streams.entry(p.ssrc).or_default().packet(arrived, bytes);
+                            tally.streams.entry(p.ssrc).or_default().parsed(arrived, &p);
                         }
                     });
                     self.send_or_hang_up(now, rtp, &mut packet);
@@ -286,10 +279,6 @@ impl Callers {
 
     /// When the endpoint next needs its timers run.
     fn wake_at(&self) -> Instant {
-        self.endpoint
-            .poll_timeout()
-            .map_or(Instant::now() + Duration::from_secs(3600), |ms| {
-                self.clock.instant_at(ms).into()
-            })
+        timers_due(&self.endpoint, &self.clock)
     }
 }

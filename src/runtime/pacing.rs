@@ -23,10 +23,15 @@ pub struct Pacing {
 }
 
 impl Pacing {
+    /// A datagram that arrived `at`; what is not RTP is not counted.
     pub fn packet(&mut self, at: Instant, bytes: &[u8]) {
-        let Ok(p) = RtpPacket::parse(bytes) else {
-            return;
-        };
+        if let Ok(p) = RtpPacket::parse(bytes) {
+            self.parsed(at, &p);
+        }
+    }
+
+    /// An RTP packet the caller has parsed already.
+    pub fn parsed(&mut self, at: Instant, p: &RtpPacket<'_>) {
         let (t0, ts0) = *self.first.get_or_insert((at, p.timestamp));
         let media_ms = f64::from(p.timestamp.wrapping_sub(ts0) as i32) / 8.0;
         let offset = at.duration_since(t0).as_secs_f64() * 1000.0 - media_ms;
