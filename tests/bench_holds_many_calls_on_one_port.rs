@@ -46,6 +46,9 @@ fn held_callers_share_one_port_and_every_stream_is_counted() {
     );
     assert_eq!(report.lost_packets, 0, "nothing lost on loopback");
     assert!(report.engine_cpu_s.is_some() && report.host_steal_s.is_some());
+    // The spread of arrivals is reported, and is within the worst delay.
+    let p99 = report.behind_p99_ms.expect("arrival spread measured");
+    assert!((0.0..=report.max_lateness_ms).contains(&p99), "p99 {p99}");
 
     let calls = srv.wait_for_ended_calls(CALLS, Duration::from_secs(15));
     assert_eq!(calls.len(), CALLS, "every call stored");

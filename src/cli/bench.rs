@@ -381,6 +381,9 @@ fn print_readable(r: &LoadReport) {
         "engine packets: {} received, {} late (> 40 ms behind schedule), worst {:.0} ms, {} lost",
         r.packets, r.late_packets, r.max_lateness_ms, r.lost_packets
     );
+    if let Some(ms) = r.behind_p99_ms {
+        println!("  99% arrived within {ms:.0} ms of schedule");
+    }
     if let (Some(start), Some(peak)) = (r.rss_start_kb, r.rss_peak_kb) {
         println!("engine memory: {start} kB at the start, {peak} kB at the highest");
     }

@@ -215,8 +215,11 @@ impl SendPacing {
     /// caller's playout buffer would likely have run dry.
     const LATE_MS: u64 = 40;
 
-    fn sent(&mut self, behind_ms: u64) {
+    fn sent(&mut self, call_ms: u64, behind_ms: u64) {
         if behind_ms > Self::LATE_MS {
+            // When in the call, to tell a stall of the whole engine (every
+            // call late at the same moment) from one call's.
+            tracing::debug!(call_ms, behind_ms, "sent late");
             self.late += 1;
         }
         self.worst_ms = self.worst_ms.max(behind_ms);
@@ -314,8 +317,8 @@ impl CallTask {
                     let call_ms = ticks * TICK_MS;
                     ticks += 1;
                     let now = self.clock.now_ms();
-                    self.pacing.sent(now.saturating_sub(start + call_ms));
-                    self.tick(now, start + call_ms, call_ms);
+                    self.pacing.sent(call_ms, now.saturating_sub(start + call_ms));
+                    self.tick(start + call_ms, call_ms);
                     if let Some(until) = self.hanging_up_until && call_ms >= until {
                         break "engine_hung_up".to_string();
                     }
@@ -469,11 +472,11 @@ impl CallTask {
     }
 
     /// One 20 ms step: the caller's next frame in, our next frame out.
-    /// `now` is the clock's reading, `media_ms` when this step was due.
-    fn tick(&mut self, now: u64, media_ms: u64, call_ms: u64) {
-        self.media.receive(now);
+    /// `media_ms` is when this step was due.
+    fn tick(&mut self, media_ms: u64, call_ms: u64) {
+        self.media.receive(&self.clock);
         if let Some(b) = self.bridge.as_mut() {
-            b.media.receive(now);
+            b.media.receive(&self.clock);
         }
         let polled = self.media.receiver.poll_frame(media_ms);
         // A gap in the caller's audio is not a silent line: the core must

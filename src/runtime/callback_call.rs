@@ -115,9 +115,9 @@ pub async fn run(
         tokio::select! {
             _ = ticker.tick() => {
                 let now = clock.now_ms();
-                agent.receive(now);
+                agent.receive(&clock);
                 if let Some(c) = caller.as_mut() {
-                    c.receive(now);
+                    c.receive(&clock);
                 }
                 let from_agent = agent.receiver.poll_frame(now).unwrap_or([0; FRAME]);
                 while agent.receiver.poll_dtmf().is_some() {}

@@ -19,6 +19,11 @@ impl Clock {
         self.start.elapsed().as_millis() as u64
     }
 
+    /// `at` on this clock, in ms (0 for an instant before it started).
+    pub fn ms_at(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.start).as_millis() as u64
+    }
+
     /// The instant a core's `now_ms` deadline stands for.
     pub fn instant_at(&self, ms: u64) -> Instant {
         self.start + Duration::from_millis(ms)

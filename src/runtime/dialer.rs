@@ -173,9 +173,9 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
             _ = tick.tick() => {
                 ticks += 1;
                 let now = Instant::now();
-                let now_ms = clock.now_ms();
-                rtp.drain(|age, bytes| {
-                    let arrived = now - age;
+                rtp.drain(|arrived, bytes| {
+                    let arrival_ms = clock.ms_at(arrived);
+                    let arrived = Instant::from_std(arrived);
                     if let Some(end) = speech_end_at
                         && first_answer_packet.is_none()
                         && arrived > end
@@ -184,7 +184,7 @@ pub async fn dial(opts: &DialOptions) -> Result<DialReport, DialError> {
                         first_answer_packet = Some(arrived);
                     }
                     pacing.packet(arrived.into_std(), bytes);
-                    receiver.push_packet(now_ms.saturating_sub(age.as_millis() as u64), bytes);
+                    receiver.push_packet(arrival_ms, bytes);
                 });
                 let media_ms = media_start + ticks * 20;
                 let frame = receiver.poll_frame(media_ms).unwrap_or([0; FRAME]);

@@ -22,7 +22,7 @@ use crate::rtp::{MediaSender, RtpPacket};
 use crate::runtime::clock::Clock;
 use crate::runtime::dialer::{DialError, caller_endpoint, target_addr, timers_due};
 use crate::runtime::load::{LoadReport, Watch};
-use crate::runtime::pacing::Pacing;
+use crate::runtime::pacing::{Pacing, behind_quantile};
 use crate::runtime::rtp_leg::g711;
 use crate::runtime::rtp_socket::RtpSocket;
 use crate::sip::{CallHandle, Endpoint, Input, Output, Peer, SipEvent, Transport};
@@ -109,6 +109,7 @@ pub async fn hold_calls(opts: &HoldOptions) -> Result<LoadReport, DialError> {
         report.lost_packets += pacing.lost();
         report.max_lateness_ms = report.max_lateness_ms.max(worst);
     }
+    report.behind_p99_ms = behind_quantile(tally.streams.values(), 0.99);
     Ok(report)
 }
 
@@ -148,9 +149,8 @@ impl Callers {
             tokio::select! {
                 _ = tick.tick() => {
                     let now = Instant::now();
-                    rtp.drain_all(|age, bytes| {
+                    rtp.drain_all(|arrived, bytes| {
                         if let Ok(p) = RtpPacket::parse(bytes) {
-                            let arrived = (now - age).into_std();
                             tally.streams.entry(p.ssrc).or_default().parsed(arrived, &p);
                         }
                     });

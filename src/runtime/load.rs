@@ -46,6 +46,10 @@ pub struct LoadReport {
     pub packets: u64,
     pub late_packets: u64,
     pub max_lateness_ms: f64,
+    /// How far behind schedule 99% of the engine's packets arrived (ms),
+    /// each stream against its own best packet (held calls only).
+    #[serde(default)]
+    pub behind_p99_ms: Option<f64>,
     /// Packets that never reached the caller (sequence gaps).
     #[serde(default)]
     pub lost_packets: u64,
@@ -189,6 +193,7 @@ impl Watch {
             packets: 0,
             late_packets: 0,
             max_lateness_ms: 0.0,
+            behind_p99_ms: None,
             lost_packets: 0,
             rss_start_kb: self.rss_start_kb,
             rss_peak_kb,

@@ -83,6 +83,21 @@ impl Pacing {
     }
 }
 
+/// How far behind schedule (ms) all but `1 - q` of the packets of
+/// `streams` arrived, each stream against its own best packet; `None`
+/// without packets. Steadier than a count of late packets, which only
+/// sees the tail past [`LATE_MS`].
+pub fn behind_quantile<'a>(streams: impl Iterator<Item = &'a Pacing>, q: f64) -> Option<f64> {
+    let mut behind: Vec<f64> = streams
+        .flat_map(|p| p.offsets.iter().map(|o| o - p.best))
+        .collect();
+    if behind.is_empty() {
+        return None;
+    }
+    let rank = ((behind.len() - 1) as f64 * q.clamp(0.0, 1.0)).round() as usize;
+    Some(*behind.select_nth_unstable_by(rank, f64::total_cmp).1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +124,25 @@ mod tests {
         let (late, worst) = pacing.late();
         assert_eq!((pacing.packets(), late, pacing.lost()), (10, 1, 0));
         assert!((worst - 50.0).abs() < 1e-6, "worst {worst}");
+    }
+
+    #[test]
+    fn the_quantile_is_over_every_streams_packets() {
+        let t0 = Instant::now();
+        let (mut a, mut b) = (Pacing::default(), Pacing::default());
+        for n in 0..100u16 {
+            // Stream a is always on time; b is 10 ms behind on every
+            // tenth packet, whatever its clock's offset from a's.
+            let at = t0 + Duration::from_millis(u64::from(n) * 20);
+            a.packet(at, &packet(n, u32::from(n) * 160));
+            let extra = if n % 10 == 9 { 10 } else { 0 };
+            let at = at + Duration::from_millis(7 + extra);
+            b.packet(at, &packet(n, 5_000 + u32::from(n) * 160));
+        }
+        let q = |q| behind_quantile([&a, &b].into_iter(), q).unwrap();
+        assert!(q(0.9).abs() < 1e-6, "{}", q(0.9));
+        assert!((q(0.99) - 10.0).abs() < 1e-6, "{}", q(0.99));
+        assert_eq!(behind_quantile(std::iter::empty(), 0.5), None);
     }
 
     #[test]

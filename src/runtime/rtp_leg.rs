@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use crate::rtp::{G711, MediaReceiver, MediaSender, ReceiverConfig};
+use crate::runtime::clock::Clock;
 use crate::runtime::rtp_socket::RtpSocket;
 use crate::sip::{Codec, MediaOffer};
 
@@ -65,12 +66,11 @@ impl RtpLeg {
         self.socket.send_to(&self.packet, self.remote);
     }
 
-    /// Takes in what the far end sent since the last tick; `now_ms` is the
-    /// runtime clock's now.
-    pub fn receive(&mut self, now_ms: u64) {
+    /// Takes in what the far end sent since the last tick, each packet at
+    /// its arrival on the runtime's `clock`.
+    pub fn receive(&mut self, clock: &Clock) {
         let receiver = &mut self.receiver;
-        self.socket.drain(|age, bytes| {
-            receiver.push_packet(now_ms.saturating_sub(age.as_millis() as u64), bytes)
-        });
+        self.socket
+            .drain(|arrived, bytes| receiver.push_packet(clock.ms_at(arrived), bytes));
     }
 }

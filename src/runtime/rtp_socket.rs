@@ -12,7 +12,7 @@
 use std::io::{self, IoSliceMut};
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt};
 use nix::sys::time::TimeSpec;
@@ -27,11 +27,11 @@ pub struct RtpSocket {
     /// Room for the kernel's receive timestamp, allocated once.
     control: Vec<u8>,
     buf: Box<[u8; 2048]>,
-    /// Wall-clock time of the first drain. What waited from before it (an
-    /// agent who answered while the caller still heard the transfer line)
-    /// counts as arriving then: a stream whose clock started seconds ago
-    /// would play off.
-    first_drain: Option<Duration>,
+    /// When the first drain began. What waited from before it (an agent
+    /// who answered while the caller still heard the transfer line) counts
+    /// as arriving then: a stream whose clock started seconds ago would
+    /// play off.
+    first_drain: Option<Instant>,
 }
 
 impl RtpSocket {
@@ -66,36 +66,44 @@ impl RtpSocket {
         let _ = self.socket.send_to(packet, to);
     }
 
-    /// Hands every datagram waiting on the port to `each`, with how long
-    /// ago it arrived (at most since the first drain). The first datagrams
+    /// Hands every datagram waiting on the port to `each`, with when it
+    /// arrived (no earlier than the first drain began). The first datagrams
     /// after the system turns receive stamps on are stamped as they are
-    /// read, and so count as arriving now, as before stamps were used.
+    /// read, and so count as arriving then, as before stamps were used.
     ///
-    /// Only the short age is taken from the wall clock (the kernel stamps
-    /// in wall-clock time), so a clock step between arrival and reading can
-    /// misplace at most the packets read across it.
-    pub fn drain(&mut self, mut each: impl FnMut(Duration, &[u8])) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        let since = *self.first_drain.get_or_insert(now);
+    /// The kernel stamps in wall-clock time; each stamp is turned into an
+    /// `Instant` by a pair of readings of both clocks taken right after its
+    /// datagram is read. Why per datagram: a drain that is paused part way
+    /// (the process descheduled) must not shift what it reads after the
+    /// pause, as one reading of `now` for the whole drain did. Only the
+    /// short age comes from the wall clock, so a clock step between arrival
+    /// and reading can misplace at most the packets read across it.
+    pub fn drain(&mut self, mut each: impl FnMut(Instant, &[u8])) {
+        let since = *self.first_drain.get_or_insert_with(Instant::now);
         for _ in 0..MAX_PER_DRAIN {
             let Some((len, stamp)) = self.recv_one() else {
                 return;
             };
-            let arrived = stamp.map_or(now, |stamp| stamp.max(since));
-            each(now.saturating_sub(arrived), &self.buf[..len]);
+            let read_at = Instant::now();
+            let age = stamp.map_or(Duration::ZERO, |stamp| {
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .saturating_sub(stamp)
+            });
+            let arrived = read_at.checked_sub(age).unwrap_or(read_at).max(since);
+            each(arrived, &self.buf[..len]);
         }
     }
 
     /// [`RtpSocket::drain`] until nothing waits, for a port whose load is
     /// known to be bounded (a bench caller's own).
-    pub fn drain_all(&mut self, mut each: impl FnMut(Duration, &[u8])) {
+    pub fn drain_all(&mut self, mut each: impl FnMut(Instant, &[u8])) {
         loop {
             let mut read = 0;
-            self.drain(|age, bytes| {
+            self.drain(|arrived, bytes| {
                 read += 1;
-                each(age, bytes);
+                each(arrived, bytes);
             });
             if read < MAX_PER_DRAIN {
                 return;
@@ -156,7 +164,7 @@ mod tests {
             tx.send_to(&[0; 12], to);
             std::thread::sleep(Duration::from_millis(5));
             let mut stamped = false;
-            rx.drain(|age, _| stamped |= age >= Duration::from_millis(3));
+            rx.drain(|arrived, _| stamped |= arrived.elapsed() >= Duration::from_millis(3));
             if stamped {
                 return rx;
             }
@@ -175,12 +183,14 @@ mod tests {
         }
         std::thread::sleep(Duration::from_millis(30));
         let mut got = Vec::new();
-        rx.drain(|age, bytes| got.push((age, bytes.to_vec())));
+        let drained_at = Instant::now();
+        rx.drain(|arrived, bytes| got.push((arrived, bytes.to_vec())));
         assert_eq!(got.len(), 3);
-        for (n, (age, bytes)) in got.iter().enumerate() {
+        for (n, (arrived, bytes)) in got.iter().enumerate() {
             assert_eq!(bytes, &vec![n as u8; 12]);
             // Sent at least 30 ms before the drain: stamped then, not now.
-            assert!(*age >= Duration::from_millis(25), "age {age:?}");
+            let age = drained_at - *arrived;
+            assert!(age >= Duration::from_millis(25), "age {age:?}");
         }
         let mut more = 0;
         rx.drain(|_, _| more += 1);
@@ -193,14 +203,43 @@ mod tests {
         let (mut rx, tx, to) = pair();
         tx.send_to(&[0; 12], to);
         std::thread::sleep(Duration::from_millis(30));
-        let mut ages = Vec::new();
-        rx.drain(|age, _| ages.push(age));
-        assert_eq!(ages, [Duration::ZERO]);
-        // From then on, ages are true ones.
+        let mut arrivals = Vec::new();
+        let first_drain = Instant::now();
+        rx.drain(|arrived, _| arrivals.push(arrived));
+        assert_eq!(arrivals.len(), 1);
+        assert!(arrivals[0] >= first_drain, "counted from the first drain");
+        // From then on, arrivals are true ones.
         tx.send_to(&[1; 12], to);
         std::thread::sleep(Duration::from_millis(30));
-        rx.drain(|age, _| ages.push(age));
-        assert!(ages[1] >= Duration::from_millis(25), "age {:?}", ages[1]);
+        rx.drain(|arrived, _| arrivals.push(arrived));
+        let age = arrivals[1].elapsed();
+        assert!(age >= Duration::from_millis(25), "age {age:?}");
+    }
+
+    #[test]
+    fn a_drain_paused_part_way_keeps_true_arrival_times() {
+        let _on = stamps_on();
+        let (mut rx, tx, to) = pair();
+        rx.set_receive_buffer(1 << 20).unwrap();
+        rx.drain(|_, _| {});
+        let n = 2 * MAX_PER_DRAIN + 3;
+        for _ in 0..n {
+            tx.send_to(&[0; 12], to);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        let all_sent = Instant::now();
+        let mut arrivals = Vec::new();
+        rx.drain_all(|arrived, _| {
+            if arrivals.is_empty() {
+                // As if the process lost its core in the middle of a drain.
+                std::thread::sleep(Duration::from_millis(40));
+            }
+            arrivals.push(arrived);
+        });
+        assert_eq!(arrivals.len(), n);
+        // Whatever was read after the pause still arrived before it.
+        let late = arrivals.iter().filter(|&&at| at > all_sent).count();
+        assert_eq!(late, 0, "{late} of {n} placed after they were sent");
     }
 
     #[test]
