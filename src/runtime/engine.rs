@@ -2,6 +2,7 @@
 //! prompt cache and the call store. Loaded once by `ivr serve` (or a test).
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::board::BoardConfig;
@@ -94,6 +95,8 @@ pub struct Engine {
     /// Live calls, queues and agents for the supervisors' board.
     pub live: Arc<LiveBoard>,
     pub metrics: Metrics,
+    /// Calls started so far: which tick group the next one joins.
+    pub calls_started: AtomicU64,
     /// Set when the SIP server starts: it carries out supervisors' actions.
     pub supervisor: OnceLock<Supervisor>,
 }
@@ -120,6 +123,7 @@ impl Engine {
             calls,
             live: Arc::new(LiveBoard::new(board_config(&brain.dialplan))),
             metrics: Metrics::new(),
+            calls_started: AtomicU64::new(0),
             supervisor: OnceLock::new(),
         })
     }
