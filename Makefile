@@ -48,6 +48,6 @@ bench: deps
 fixtures: deps
 	audio-fixtures/render.sh
 
-lint:
+lint: deps
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
