@@ -326,11 +326,7 @@ impl WhisperPool {
 
     /// The bias prompt as tokens, cached: whisper.cpp's tokenizer is slow.
     fn prompt_tokens(&self, prompt: &str, language: Language) -> Arc<Vec<i32>> {
-        let prompt = prompt.replace('\0', " ");
-        let text = match language {
-            Language::Zh => format!("{ZH_PROMPT}{prompt}"),
-            Language::En => prompt.trim().to_string(),
-        };
+        let text = prompt_text(prompt, language);
         let mut cache = self.prompts.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(tokens) = cache.get(&text) {
             return tokens.clone();
@@ -400,6 +396,20 @@ struct Run<'a> {
     req: &'a TranscribeRequest,
     threads: usize,
     cancel: Option<&'a CancellationToken>,
+}
+
+/// The text before the caller's words, as Whisper's own decoder builds it:
+/// the prompt trimmed and led by a space, so its first word is tokenized as
+/// a word inside a sentence, the way the model saw prompts in training (the
+/// reference implementation and faster-whisper both do this).
+fn prompt_text(prompt: &str, language: Language) -> String {
+    let prompt = prompt.replace('\0', " ");
+    let prompt = prompt.trim();
+    match language {
+        Language::Zh => format!("{ZH_PROMPT}{prompt}"),
+        Language::En if prompt.is_empty() => String::new(),
+        Language::En => format!(" {prompt}"),
+    }
 }
 
 /// whisper.cpp's abort callback, polled between graph nodes.
@@ -501,6 +511,20 @@ mod tests {
         let err = WhisperPool::open(&path, PoolOptions::default());
         std::fs::remove_file(&path).unwrap();
         assert!(matches!(err, Err(AsrError::Load { .. })));
+    }
+
+    #[test]
+    fn prompt_is_led_by_one_space_like_the_reference_decoder() {
+        assert_eq!(
+            prompt_text("  Balance, refund. ", Language::En),
+            " Balance, refund."
+        );
+        assert_eq!(prompt_text(" \n", Language::En), "");
+        assert_eq!(prompt_text("a\0b", Language::En), " a b");
+        assert_eq!(
+            prompt_text("余额", Language::Zh),
+            format!("{ZH_PROMPT}余额")
+        );
     }
 
     #[test]
