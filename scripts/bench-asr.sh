@@ -53,6 +53,10 @@ fi
 
 clips="$results/clips"
 "$ivr" bench asr --threads "$threads" --clips-dir "$clips" > "$results/asr-engine.json"
+# The same model's 16-bit weights, for the comparison with float32 (the
+# endpointer cuts the same clips, so they are rewritten unchanged).
+"$ivr" bench asr --threads "$threads" --model models/ggml-tiny.en.bin --clips-dir "$clips" \
+  > "$results/asr-engine-f16.json"
 python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["prompt"])' \
   "$results/asr-engine.json" > "$clips/prompt.txt"
 for compute in int8 float32; do

@@ -3,7 +3,6 @@
 //! between [`BEGIN`] and [`END`]; the hand-written text around it stays.
 //! A figure whose results are missing says so instead of failing the run.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -11,10 +10,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::CliResult;
-use crate::brain::asr::Language;
 use crate::call_record::CallRecord;
-use crate::eval_fixtures::error_count;
-use crate::runtime::bench_asr::AsrBenchReport;
 use crate::runtime::bench_media::MediaBenchReport;
 use crate::runtime::bench_sipp::SetupRateReport;
 use crate::runtime::load::{LoadReport, SlowAnswer, Stats};
@@ -130,7 +126,7 @@ pub fn render(results: &Path, run: &Run, machine: &Machine) -> String {
          re-run on a quiet machine for final numbers. Ratios are measured in the same run.\n",
         run.started_utc, run.commit, machine.cpu, machine.cores, machine.ram_gib
     );
-    asr_section(&mut out, results);
+    super::bench_report_asr::asr_section(&mut out, results);
     latency_section(&mut out, results);
     capacity_section(&mut out, results);
     memory_section(&mut out, results);
@@ -138,19 +134,19 @@ pub fn render(results: &Path, run: &Run, machine: &Machine) -> String {
     out
 }
 
-fn load<T: DeserializeOwned>(path: &Path) -> Result<T, String> {
+pub(super) fn load<T: DeserializeOwned>(path: &Path) -> Result<T, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("not measured ({}: {e})", file_name(path)))?;
     serde_json::from_str(text.trim())
         .map_err(|e| format!("not measured ({}: {e})", file_name(path)))
 }
 
-fn file_name(path: &Path) -> String {
+pub(super) fn file_name(path: &Path) -> String {
     path.file_name()
         .map_or(String::new(), |n| n.to_string_lossy().into_owned())
 }
 
-fn stats_cells(s: &Stats) -> String {
+pub(super) fn stats_cells(s: &Stats) -> String {
     if s.n == 0 {
         return "- | - | - | -".into();
     }
@@ -158,166 +154,6 @@ fn stats_cells(s: &Stats) -> String {
         "{:.0} | {:.0} | {:.0} | {:.0}",
         s.median, s.p95, s.min, s.max
     )
-}
-
-/// One utterance as a peer recogniser reported it (a JSON line).
-#[derive(Debug, Clone, Deserialize)]
-pub struct PeerClip {
-    pub wav: PathBuf,
-    pub ms: f64,
-    pub text: String,
-}
-
-/// Word error rate over every fixture: each fixture's hypothesis is its
-/// utterances' texts in order; a fixture with no utterance counts all its
-/// words as deleted.
-pub fn word_error_rate(
-    references: &[(String, String)],
-    clip_fixture: &[(String, PathBuf)],
-    texts: &HashMap<PathBuf, String>,
-) -> f64 {
-    let mut errors = 0;
-    let mut words = 0;
-    for (id, reference) in references {
-        let hypothesis: Vec<&str> = clip_fixture
-            .iter()
-            .filter(|(f, _)| f == id)
-            .filter_map(|(_, wav)| texts.get(wav).map(String::as_str))
-            .collect();
-        let (e, n) = error_count(reference, &hypothesis.join(" "), Language::En);
-        errors += e;
-        words += n;
-    }
-    errors as f64 / words.max(1) as f64
-}
-
-fn asr_section(out: &mut String, results: &Path) {
-    let _ = writeln!(out, "### 1. Recognition alone\n");
-    let engine: AsrBenchReport = match load(&results.join("asr-engine.json")) {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = writeln!(out, "{e}\n");
-            return;
-        }
-    };
-    let clip_fixture: Vec<(String, PathBuf)> = engine
-        .clips
-        .iter()
-        .map(|c| (c.fixture.clone(), c.wav.clone()))
-        .collect();
-    let engine_ms: HashMap<PathBuf, f64> =
-        engine.clips.iter().map(|c| (c.wav.clone(), c.ms)).collect();
-    let engine_texts: HashMap<PathBuf, String> = engine
-        .clips
-        .iter()
-        .map(|c| (c.wav.clone(), c.text.clone()))
-        .collect();
-    let audio: Vec<f64> = engine.clips.iter().map(|c| c.audio_ms).collect();
-    let audio = Stats::of(&audio);
-    let _ = writeln!(
-        out,
-        "tiny.en on {} utterances cut by the engine's endpointer from {} English fixtures \
-         (audio {:.1}-{:.1} s, median {:.1} s), the same 16 kHz samples for both, {} thread{}, \
-         greedy decoding, the hotline's vocabulary prompt for both. Time is end of utterance to \
-         transcript (audio already in memory). Word error rate against the sidecar texts.\n",
-        engine.clips.len(),
-        engine.references.len(),
-        audio.min / 1000.0,
-        audio.max / 1000.0,
-        audio.median / 1000.0,
-        engine.threads,
-        if engine.threads == 1 { "" } else { "s" }
-    );
-    let _ = writeln!(
-        out,
-        "| recogniser | median ms | p95 | min | max | word error rate | peer time / this engine's (median per utterance, total) |"
-    );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
-    let ms: Vec<f64> = engine.clips.iter().map(|c| c.ms).collect();
-    let engine_wer = word_error_rate(&engine.references, &clip_fixture, &engine_texts);
-    let _ = writeln!(
-        out,
-        "| this engine (whisper.cpp, {}, trimmed window) | {} | {:.1}% | 1 |",
-        engine.model,
-        stats_cells(&Stats::of(&ms)),
-        100.0 * engine_wer
-    );
-    let mut verdicts = Vec::new();
-    let total_engine: f64 = ms.iter().sum();
-    for compute in ["int8", "float32"] {
-        let path = results.join(format!("asr-faster-whisper-{compute}.jsonl"));
-        let peer: Result<Vec<PeerClip>, String> = std::fs::read_to_string(&path)
-            .map_err(|e| format!("{}: {e}", file_name(&path)))
-            .and_then(|text| {
-                text.lines()
-                    .filter(|l| !l.trim().is_empty())
-                    .map(|l| serde_json::from_str(l).map_err(|e| format!("{l}: {e}")))
-                    .collect()
-            });
-        let peer = match peer {
-            Ok(p) if !p.is_empty() => p,
-            Ok(_) => {
-                let _ = writeln!(
-                    out,
-                    "| faster-whisper {compute} | not measured (no output) |"
-                );
-                continue;
-            }
-            Err(e) => {
-                let _ = writeln!(out, "| faster-whisper {compute} | not measured ({e}) |");
-                continue;
-            }
-        };
-        let texts: HashMap<PathBuf, String> = peer
-            .iter()
-            .map(|c| (c.wav.clone(), c.text.clone()))
-            .collect();
-        let ms: Vec<f64> = peer.iter().map(|c| c.ms).collect();
-        let ratios: Vec<f64> = peer
-            .iter()
-            .filter_map(|c| engine_ms.get(&c.wav).map(|e| c.ms / e.max(0.001)))
-            .collect();
-        let total: f64 = ms.iter().sum();
-        let missing = engine.clips.len().saturating_sub(peer.len());
-        let wer = word_error_rate(&engine.references, &clip_fixture, &texts);
-        let ratio = Stats::of(&ratios).median;
-        verdicts.push(format!(
-            "against {compute}: {ratio:.2}x per utterance (median), WER {:.1}% vs {:.1}%: {}",
-            100.0 * engine_wer,
-            100.0 * wer,
-            if ratio >= 2.0 && engine_wer <= wer {
-                "met"
-            } else {
-                "**not met**"
-            }
-        ));
-        let _ = writeln!(
-            out,
-            "| faster-whisper 1.2.1, CTranslate2 {compute}{} | {} | {:.1}% | {:.2}x, {:.2}x |",
-            if missing > 0 {
-                format!(" ({missing} utterances missing)")
-            } else {
-                String::new()
-            },
-            stats_cells(&Stats::of(&ms)),
-            100.0 * wer,
-            ratio,
-            total / total_engine.max(0.001)
-        );
-    }
-    if !verdicts.is_empty() {
-        let _ = writeln!(
-            out,
-            "\nGoal (this engine at least 2x faster at equal or better word error rate): {}.",
-            verdicts.join("; ")
-        );
-    }
-    let _ = writeln!(
-        out,
-        "\nA ratio above 1 means this engine is faster. faster-whisper runs the original \
-         CTranslate2 folder from the wheel `ivr models install tiny.en` downloads, converted on \
-         load to the compute type shown.\n"
-    );
 }
 
 /// Time from the end of a caller's speech to each routing decision that
@@ -900,25 +736,6 @@ mod tests {
             ..CallRecord::default()
         };
         assert!(decision_latencies(&[dtmf_only]).is_empty());
-    }
-
-    #[test]
-    fn word_error_rate_joins_a_fixtures_utterances_and_counts_missing_ones() {
-        let references = vec![
-            ("a".to_string(), "check my balance please".to_string()),
-            ("b".to_string(), "agent".to_string()),
-        ];
-        let clips = vec![
-            ("a".to_string(), PathBuf::from("a_0.wav")),
-            ("a".to_string(), PathBuf::from("a_1.wav")),
-        ];
-        let texts: HashMap<PathBuf, String> = [
-            (PathBuf::from("a_0.wav"), "Check my".to_string()),
-            (PathBuf::from("a_1.wav"), "balance, please.".to_string()),
-        ]
-        .into();
-        // Fixture b has no utterance: its one word is an error.
-        assert!((word_error_rate(&references, &clips, &texts) - 0.2).abs() < 1e-9);
     }
 
     #[test]

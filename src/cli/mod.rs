@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_report;
+pub mod bench_report_asr;
 pub mod classify;
 pub mod dial;
 pub mod eval;
