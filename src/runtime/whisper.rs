@@ -398,10 +398,10 @@ struct Run<'a> {
     cancel: Option<&'a CancellationToken>,
 }
 
-/// The text before the caller's words, as Whisper's own decoder builds it:
-/// the prompt trimmed and led by a space, so its first word is tokenized as
-/// a word inside a sentence, the way the model saw prompts in training (the
-/// reference implementation and faster-whisper both do this).
+/// The text before the caller's words, built as Whisper's reference
+/// decoder and faster-whisper build it: trimmed and led by a space, so its
+/// first word is tokenized as a word inside a sentence (` Balance`, not
+/// `Balance`).
 fn prompt_text(prompt: &str, language: Language) -> String {
     let prompt = prompt.replace('\0', " ");
     let prompt = prompt.trim();
