@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Writes the manifest of the bench's held-out callers: sentences real
-customers typed (banking77 and CLINC150 validation, in-scope and out of
-scope), spoken by the same espeak-ng voices, rates and line noise as
-audio-fixtures/, for `audio-fixtures/render.sh --dir`.
+customers typed (banking77's training file, CLINC150's validation split
+with its out-of-scope part), spoken by the same espeak-ng voices, rates and
+line noise as audio-fixtures/, for `audio-fixtures/render.sh --dir`.
 
-The 59 fixture utterances hold about 680 words, so one recogniser's word
-error rate against another's moves a point with six words; these callers
-were never used to tune anything and give three times the words. The
+The 59 fixture utterances hold about 700 words, so one recogniser's word
+error rate against another's moves a point with seven words; these callers
+were never used to tune the recogniser and give three times the words. The
 choice is seeded, so every run renders the same callers.
 
 Usage: heldout_callers.py DATASETS_DIR OUT_DIR [COUNT]

@@ -7,7 +7,7 @@
 //! and float32 on CPU, no 16-bit type).
 //! The default's word error rate against float32 is stated as well.
 //!
-//! The fixtures hold about 680 words, so six words move a word error rate by
+//! The fixtures hold about 700 words, so seven words move a word error rate by
 //! a point. The bench also runs held-out callers (`heldout/` in the
 //! results), and every difference comes with a 95% interval from resampling
 //! callers, so a gap within chance reads as one.
@@ -245,9 +245,9 @@ pub fn asr_section(out: &mut String, results: &Path) {
     if heldout.join("asr-engine.json").exists() {
         let _ = writeln!(
             out,
-            "\nHeld-out callers: sentences customers typed (banking77 and CLINC150 validation, \
-             in scope and out), rendered like the fixtures by `scripts/heldout_callers.py`; \
-             never used to tune anything.\n"
+            "\nHeld-out callers: sentences customers typed (banking77's training file, CLINC150's \
+             validation split with its out-of-scope part), rendered like the fixtures by \
+             `scripts/heldout_callers.py`; never used to tune the recogniser.\n"
         );
         if let Some(held) = recognition_table(out, &heldout, "held-out callers") {
             let both: Vec<Pairing> = fixtures
