@@ -153,7 +153,6 @@ impl Recognised {
 
 /// One of the goal's comparisons on one set of callers: this engine's
 /// weights `ours` against the peer's `compute` type.
-#[derive(Debug, Clone, PartialEq)]
 struct Pairing {
     ours: String,
     compute: &'static str,
@@ -368,9 +367,8 @@ fn recognition_table(out: &mut String, results: &Path, callers: &str) -> Option<
         );
         pairings.push(Pairing::new(against, compute, ours, &peer));
         if compute == "float32" && wide_run.is_some() {
-            let mut default_pairing = Pairing::new(&engine.model, compute, &default, &peer);
-            default_pairing.ours = format!("the default {}", engine.model);
-            pairings.push(default_pairing);
+            let label = format!("the default {}", engine.model);
+            pairings.push(Pairing::new(&label, compute, &default, &peer));
         }
     }
     goal_line(out, "", &pairings);
